@@ -1,0 +1,107 @@
+"""An in-memory mail store: the reference behaviour of the repository interface.
+
+Planner and property tests run thousands of syncs against it; the conformance
+tests hold the IMAP and Maildir stores to the same behaviour.  It numbers
+messages like an IMAP server (increasing UIDs, a UIDVALIDITY per folder), so
+it can stand in for either side.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from engine.content import crlf_size
+from engine.errors import FolderError, MessageError
+from engine.repository import (
+    FetchedMessage,
+    Flags,
+    FolderState,
+    Message,
+    MessageInfo,
+    MsgId,
+)
+
+_validity = itertools.count(1000)
+
+
+@dataclass
+class MemoryMailbox:
+    """The stored state of one folder; shared by every handle opened on it."""
+
+    uidvalidity: int = field(default_factory=lambda: next(_validity))
+    uidnext: int = 1
+    messages: dict[int, Message] = field(default_factory=dict)
+
+    def add(self, message: Message) -> int:
+        uid = self.uidnext
+        self.uidnext += 1
+        self.messages[uid] = message
+        return uid
+
+
+class MemoryFolder:
+    def __init__(self, name: str, box: MemoryMailbox) -> None:
+        self.name = name
+        self._box = box
+
+    def state(self) -> FolderState:
+        box = self._box
+        return FolderState(box.uidvalidity, box.uidnext, len(box.messages))
+
+    def list_messages(self) -> list[MessageInfo]:
+        return [
+            MessageInfo(str(uid), m.flags, crlf_size(m.data))
+            for uid, m in sorted(self._box.messages.items())
+        ]
+
+    def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
+        for id in ids:
+            message = self._box.messages.get(int(id))
+            if message is not None:
+                yield FetchedMessage(id, message)
+
+    def append(self, message: Message) -> MsgId | None:
+        return str(self._box.add(message))
+
+    def set_flags(self, id: MsgId, add: Flags, remove: Flags) -> None:
+        message = self._box.messages.get(int(id))
+        if message is None:
+            raise MessageError(f"message {id} is gone from {self.name}")
+        flags = (message.flags | add) - remove
+        self._box.messages[int(id)] = Message(message.data, flags, message.internaldate)
+
+    def delete(self, ids: Iterable[MsgId]) -> None:
+        for id in ids:
+            self._box.messages.pop(int(id), None)
+
+    def close(self) -> None:
+        pass
+
+
+class MemoryRepository:
+    """Folders by name; ``sep`` separates hierarchy levels as in any store."""
+
+    def __init__(self, name: str = "memory", sep: str = "/") -> None:
+        self.name = name
+        self.sep = sep
+        self.boxes: dict[str, MemoryMailbox] = {}
+
+    def list_folders(self) -> list[str]:
+        return sorted(self.boxes)
+
+    def create_folder(self, name: str) -> None:
+        parts = name.split(self.sep)
+        for depth in range(1, len(parts) + 1):
+            self.boxes.setdefault(self.sep.join(parts[:depth]), MemoryMailbox())
+
+    def open_folder(self, name: str) -> MemoryFolder:
+        box = self.boxes.get(name)
+        if box is None:
+            raise FolderError(f"folder {name!r} does not exist in {self.name}")
+        return MemoryFolder(name, box)
+
+    def close(self) -> None:
+        pass
+

@@ -1,0 +1,115 @@
+"""The one interface every mail store implements: IMAP, Maildir, in-memory.
+
+The planner and executor only ever see these types, which is what lets an
+IMAP<->IMAP account reuse the IMAP<->Maildir code unchanged and lets the same
+conformance tests run against all three stores.
+
+Conventions shared by all implementations:
+
+* A message id (``MsgId``) is a string unique within one folder and stable for
+  the life of the message: an IMAP UID in decimal, a Maildir file's name before
+  its ``:2,`` info part.
+* Flags are the Maildir letters ``D F P R S T`` (see :mod:`engine.flags`); other
+  keywords are left alone on the store.
+* Message bytes may come out of ``fetch`` with CRLF or LF line ends; ``append``
+  accepts either and stores its own native form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+MsgId = str
+Flags = frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageInfo:
+    """One line of a folder listing: cheap to get for 100,000 messages."""
+
+    id: MsgId
+    flags: Flags
+    size: int | None = None  # size with CRLF line ends, when the store knows it cheaply
+    uid_hint: int | None = None  # Maildir: ``,U=`` of a name written for this folder
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message in flight between two stores."""
+
+    data: bytes
+    flags: Flags
+    internaldate: float | None = None  # seconds since the epoch
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedMessage:
+    id: MsgId
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class FolderState:
+    """Cheap numbers that say whether a folder changed (STATUS-like)."""
+
+    uidvalidity: int | None
+    uidnext: int | None = None
+    messages: int | None = None
+    highestmodseq: int | None = None
+
+
+class Folder(Protocol):
+    """An opened folder of a repository.  Not thread-safe: one worker each."""
+
+    name: str
+
+    def state(self) -> FolderState:
+        """UIDVALIDITY and friends; a Maildir has no UIDVALIDITY (None)."""
+        ...
+
+    def list_messages(self) -> list[MessageInfo]:
+        """Every message with its flags, without reading message bodies."""
+        ...
+
+    def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
+        """Bodies and flags of ``ids``, in any order; missing ids are skipped."""
+        ...
+
+    def append(self, message: Message) -> MsgId | None:
+        """Store a new message durably; its id, or None if the store cannot tell."""
+        ...
+
+    def set_flags(self, id: MsgId, add: Flags, remove: Flags) -> None:
+        """Add and remove flags of one message; a missing message raises MessageError."""
+        ...
+
+    def delete(self, ids: Iterable[MsgId]) -> None:
+        """Remove messages for good; ids already gone are not an error."""
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+class Repository(Protocol):
+    """A mail store: a tree of folders with a hierarchy separator."""
+
+    name: str
+    sep: str
+
+    def list_folders(self) -> list[str]:
+        """Folder names in the store's own form, with ``sep`` between levels."""
+        ...
+
+    def create_folder(self, name: str) -> None:
+        """Make a folder (and its parents); an existing folder is not an error."""
+        ...
+
+    def open_folder(self, name: str) -> Folder:
+        """Open an existing folder; a missing one raises FolderError."""
+        ...
+
+    def close(self) -> None:
+        ...
