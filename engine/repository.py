@@ -42,6 +42,7 @@ class Message:
     data: bytes
     flags: Flags
     internaldate: float | None = None  # seconds since the epoch
+    uid: int | None = None  # the source UID; a Maildir writes it as ``,U=`` in the name
 
 
 @dataclass(frozen=True, slots=True)
