@@ -1,0 +1,295 @@
+"""Carries out a folder's plan through two stores and records it in the status.
+
+The order inside every step is what makes a crash harmless: the data change
+first, the status record after it; and for copies, a *pending* record before
+the copy so that a crash between the copy and its record is recognised on the
+next run (see :mod:`engine.reconcile`) instead of producing a duplicate.
+Status writes are batched per transaction, never ahead of the data.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from engine import status as st
+from engine.content import crlf_size, fingerprint
+from engine.errors import Aborted, MessageError
+from engine.events import Scope, SyncCounts, ThreadState
+from engine.planner import Copy, Delete, Link, Plan, Record, Reflag, Side
+from engine.report import Reporter
+from engine.repository import FetchedMessage, Folder, Message
+from engine.settings import SyncOptions
+from engine.status import Pair, StatusDB
+
+_FLAG_BATCH = 500
+_DELETE_BATCH = 500
+
+
+@dataclass
+class _Tally:
+    copied_to_local: int = 0
+    copied_to_remote: int = 0
+    deleted_local: int = 0
+    deleted_remote: int = 0
+    flags_local: int = 0
+    flags_remote: int = 0
+    bytes: int = 0
+    skipped: int = 0
+    messages_done: int = 0
+    messages_total: int = 0
+    bytes_total: int = 0
+    pending_left: list[int] = field(default_factory=list)
+
+    def counts(self) -> SyncCounts:
+        return SyncCounts(
+            self.copied_to_local,
+            self.copied_to_remote,
+            self.deleted_local,
+            self.deleted_remote,
+            self.flags_local,
+            self.flags_remote,
+            self.bytes,
+            self.skipped,
+        )
+
+
+class Executor:
+    def __init__(
+        self,
+        local: Folder,
+        remote: Folder,
+        status: StatusDB,
+        folder_id: int,
+        report: Reporter,
+        options: SyncOptions,
+        cancel: threading.Event,
+    ) -> None:
+        self.folders = {Side.LOCAL: local, Side.REMOTE: remote}
+        self.status = status
+        self.folder_id = folder_id
+        self.report = report
+        self.options = options
+        self.cancel = cancel
+        self.tally = _Tally()
+
+    def run(self, plan: Plan) -> SyncCounts:
+        copies = [a for a in plan.actions if isinstance(a, Copy)]
+        self.tally.messages_total = len(copies)
+        self.tally.bytes_total = sum(a.size or 0 for a in copies)
+        self._records([a for a in plan.actions if isinstance(a, Record)])
+        copies += self._links([a for a in plan.actions if isinstance(a, Link)])
+        self._reflags([a for a in plan.actions if isinstance(a, Reflag)])
+        self._deletes([a for a in plan.actions if isinstance(a, Delete)])
+        for side in (Side.REMOTE, Side.LOCAL):
+            self._copies([a for a in copies if a.to is side], side)
+        return self.tally.counts()
+
+    def _check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise Aborted("sync aborted")
+
+    def _skip(self, what: str, error: MessageError) -> None:
+        self.tally.skipped += 1
+        self.report.error(Scope.MESSAGE, f"{what}: {error}")
+
+    # -- status only ---------------------------------------------------------
+
+    def _records(self, records: Sequence[Record]) -> None:
+        if not records:
+            return
+        with self.status.transaction() as db:
+            for r in records:
+                st.drop_pair(db, self.folder_id, r.old)
+                if r.new is not None:
+                    st.put_pair(db, self.folder_id, r.new)
+
+    # -- linking messages a previous run copied but did not record -----------
+
+    def _links(self, links: Sequence[Link]) -> list[Copy]:
+        """Record verified links; unverified ones turn into two plain copies."""
+        fallback: list[Copy] = []
+        reflags: list[Reflag] = []
+        for link in links:
+            if self._same_message(link):
+                was = Pair(link.local, link.remote, link.local_flags, link.remote_flags)
+                union = link.local_flags | link.remote_flags
+                reflags.append(Reflag(was, link.local_flags, link.remote_flags, union, union))
+            else:
+                fallback.append(Copy(Side.REMOTE, link.local, link.local_flags))
+                fallback.append(Copy(Side.LOCAL, link.remote, link.remote_flags, link.remote_size))
+        self._reflags(reflags, always_record=True)
+        self.report.debug(f"linked {len(reflags)} unrecorded messages by their ,U= names")
+        return fallback
+
+    def _same_message(self, link: Link) -> bool:
+        local = next(self.folders[Side.LOCAL].fetch([link.local]), None)
+        if local is None:
+            return False
+        if link.remote_size is not None:
+            return crlf_size(local.message.data) == link.remote_size
+        remote = next(self.folders[Side.REMOTE].fetch([link.remote]), None)
+        return remote is not None and fingerprint(remote.message.data) == fingerprint(
+            local.message.data
+        )
+
+    # -- flags ----------------------------------------------------------------
+
+    def _reflags(self, reflags: Sequence[Reflag], always_record: bool = False) -> None:
+        done: list[Reflag] = []
+        try:
+            for i, action in enumerate(reflags):
+                if self._apply_flags(action) or always_record:
+                    done.append(action)
+                if (i + 1) % _FLAG_BATCH == 0:
+                    self._record_reflags(done)
+                    done = []
+                    self._check_cancel()
+        finally:
+            self._record_reflags(done)
+
+    def _apply_flags(self, action: Reflag) -> bool:
+        try:
+            for side in (Side.LOCAL, Side.REMOTE):
+                add, remove = action.change(side)
+                id = action.pair.local if side is Side.LOCAL else action.pair.remote
+                if (add or remove) and id is not None:
+                    self.report.state(ThreadState.ADDING_FLAGS if add else ThreadState.REMOVING_FLAGS)
+                    self.folders[side].set_flags(id, add, remove)
+                    self._count_flags(side)
+        except MessageError as e:
+            self._skip(f"flags of {action.pair.local or action.pair.remote}", e)
+            return False
+        return True
+
+    def _count_flags(self, side: Side) -> None:
+        if side is Side.LOCAL:
+            self.tally.flags_local += 1
+        else:
+            self.tally.flags_remote += 1
+
+    def _record_reflags(self, done: Sequence[Reflag]) -> None:
+        if not done:
+            return
+        with self.status.transaction() as db:
+            for action in done:
+                st.drop_pair(db, self.folder_id, action.pair)
+                st.put_pair(db, self.folder_id, action.result)
+
+    # -- deletions --------------------------------------------------------------
+
+    def _deletes(self, deletes: Sequence[Delete]) -> None:
+        for side in (Side.LOCAL, Side.REMOTE):
+            mine = [d for d in deletes if d.side is side]
+            for start in range(0, len(mine), _DELETE_BATCH):
+                self._check_cancel()
+                chunk = mine[start : start + _DELETE_BATCH]
+                self.report.state(ThreadState.DELETING)
+                self.folders[side].delete([d.id for d in chunk])
+                with self.status.transaction() as db:
+                    for d in chunk:
+                        st.drop_pair(db, self.folder_id, d.pair)
+                if side is Side.LOCAL:
+                    self.tally.deleted_local += len(chunk)
+                else:
+                    self.tally.deleted_remote += len(chunk)
+
+    # -- copies -----------------------------------------------------------------
+
+    def _copies(self, copies: Sequence[Copy], to: Side) -> None:
+        for batch in self._batches(copies):
+            self._check_cancel()
+            self.report.state(ThreadState.COPYING)
+            self._copy_batch(batch, to)
+
+    def _batches(self, copies: Sequence[Copy]) -> Iterator[list[Copy]]:
+        batch: list[Copy] = []
+        size = 0
+        for c in copies:
+            if batch and (
+                len(batch) >= self.options.fetch_batch_count
+                or size + (c.size or 0) > self.options.fetch_batch_bytes
+            ):
+                yield batch
+                batch, size = [], 0
+            batch.append(c)
+            size += c.size or 0
+        if batch:
+            yield batch
+
+    def _copy_batch(self, batch: Sequence[Copy], to: Side) -> None:
+        src, dst = self.folders[to.other], self.folders[to]
+        wanted = {c.src: c for c in batch}
+        fetched = [f for f in src.fetch(list(wanted)) if f.id in wanted]
+        if len(fetched) < len(wanted):
+            self.report.debug(f"{len(wanted) - len(fetched)} messages vanished before copying")
+        mark = dst.state().uidnext
+        pending = self._add_pending(fetched, to, mark)
+        stored: list[tuple[int, Pair]] = []
+        try:
+            for f, pending_id in zip(fetched, pending, strict=True):
+                if self.cancel.is_set():
+                    stored.append((pending_id, _NONE))  # never attempted
+                    continue
+                pair = self._copy_one(f, dst, to)
+                stored.append((pending_id, pair if pair is not None else _NONE))
+        finally:
+            self._record_copies(stored)
+        self._check_cancel()
+
+    def _add_pending(self, fetched: Sequence[FetchedMessage], to: Side, mark: int | None) -> list[int]:
+        with self.status.transaction() as db:
+            return [
+                st.add_pending(
+                    db,
+                    self.folder_id,
+                    to.value,
+                    f.id,
+                    fingerprint(f.message.data),
+                    crlf_size(f.message.data),
+                    mark,
+                    f.message.flags,
+                )
+                for f in fetched
+            ]
+
+    def _copy_one(self, f: FetchedMessage, dst: Folder, to: Side) -> Pair | None:
+        m = f.message
+        uid = int(f.id) if to is Side.LOCAL and f.id.isdigit() else None
+        try:
+            new_id = dst.append(Message(m.data, m.flags, m.internaldate, uid))
+        except MessageError as e:
+            self._skip(f"copying {f.id} to the {to.value} side", e)
+            return None
+        self.tally.bytes += len(m.data)
+        self.tally.messages_done += 1
+        if to is Side.LOCAL:
+            self.tally.copied_to_local += 1
+        else:
+            self.tally.copied_to_remote += 1
+        t = self.tally
+        self.report.progress(t.messages_done, t.messages_total, t.bytes, t.bytes_total)
+        if new_id is None:
+            return _UNKNOWN
+        local, remote = (new_id, f.id) if to is Side.LOCAL else (f.id, new_id)
+        return Pair(local, remote, m.flags, m.flags)
+
+    def _record_copies(self, stored: Sequence[tuple[int, Pair]]) -> None:
+        """Pairs whose copy is durable; pending rows of failed copies go too."""
+        if not stored:
+            return
+        with self.status.transaction() as db:
+            for pending_id, pair in stored:
+                if pair is _UNKNOWN:
+                    self.tally.pending_left.append(pending_id)
+                    continue
+                st.drop_pending(db, pending_id)
+                if pair is not _NONE:
+                    st.put_pair(db, self.folder_id, pair)
+
+
+# Markers: a copy that failed (drop its pending row) and one stored without a
+# known id (a server without UIDPLUS: keep the pending row for reconciliation).
+_NONE = Pair(None, None, frozenset(), frozenset())
+_UNKNOWN = Pair(None, None, frozenset("?"), frozenset())

@@ -1,0 +1,355 @@
+"""Opening an authenticated IMAP connection, and nothing less safe than asked.
+
+One function, :func:`connect`, goes from settings to a logged-in
+``IMAPClient``: TCP or a tunnel command, IMAPS or a *required* STARTTLS, the
+certificate checks of :mod:`engine.imap_tls`, then LOGIN.  Every failure on
+the way becomes a typed, one-line :class:`~engine.errors.AccountError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import ipaddress
+import re
+import ssl
+import subprocess
+import tempfile
+from dataclasses import replace
+from typing import IO, TYPE_CHECKING, Any
+
+import imapclient
+from imapclient import imap4, tls
+
+from engine import imap_tls
+from engine.errors import AccountError, AuthenticationError, ConnectionFailed
+from engine.imap_trace import ProtocolTracer, Trace
+from engine.settings import ImapSettings
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
+
+class _TracedIO:
+    """imaplib I/O hooks feeding a :class:`ProtocolTracer` (when there is one)."""
+
+    _tracer: ProtocolTracer | None
+
+    def send(self, data: ReadableBuffer) -> None:
+        if self._tracer is not None:
+            self._tracer.sent(bytes(data))
+        super().send(data)  # type: ignore[misc]
+
+    def readline(self) -> bytes:
+        line: bytes = super().readline()  # type: ignore[misc]
+        if self._tracer is not None and line:
+            self._tracer.received_line(line)
+        return line
+
+    def read(self, size: int) -> bytes:
+        data: bytes = super().read(size)  # type: ignore[misc]
+        if self._tracer is not None:
+            self._tracer.received_literal(len(data))
+        return data
+
+
+class _PlainIMAP4(_TracedIO, imap4.IMAP4WithTimeout):  # type: ignore[misc]
+    def __init__(self, host: str, port: int, timeout: float | None, tracer: Any) -> None:
+        self._tracer = tracer
+        super().__init__(host, port, timeout)
+
+
+class _TlsIMAP4(_TracedIO, tls.IMAP4_TLS):  # type: ignore[misc]
+    def __init__(
+        self, host: str, port: int, context: Any, timeout: float | None, tracer: Any
+    ) -> None:
+        self._tracer = tracer
+        super().__init__(host, port, context, timeout)
+
+
+class _PipeIMAP4(imaplib.IMAP4):
+    """IMAP over a command's stdin/stdout (``preauthtunnel``), stderr kept aside.
+
+    imaplib's IMAP4_stream would let the command write to our terminal, under
+    the dashboard; here its stderr goes to a file the error message can quote.
+    """
+
+    def __init__(self, command: str, stderr: IO[bytes]) -> None:
+        self.command = command
+        self.stderr = stderr
+        super().__init__()
+
+    def open(self, host: str = "", port: int = 0, timeout: float | None = None) -> None:
+        self.host = host
+        self.port = port
+        self.process = subprocess.Popen(
+            self.command,
+            shell=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+        )
+
+    def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        return stdin, stdout
+
+    def read(self, size: int) -> bytes:
+        return self._pipes()[1].read(size)
+
+    def readline(self) -> bytes:
+        return self._pipes()[1].readline()
+
+    def send(self, data: ReadableBuffer) -> None:
+        stdin = self._pipes()[0]
+        stdin.write(data)
+        stdin.flush()
+
+    def shutdown(self) -> None:
+        for pipe in self._pipes():
+            with contextlib.suppress(OSError):
+                pipe.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class _TunnelIMAP4(_TracedIO, _PipeIMAP4):
+    def __init__(self, command: str, tracer: Any, stderr: IO[bytes]) -> None:
+        self._tracer = tracer
+        super().__init__(command, stderr)
+
+
+class Client(imapclient.IMAPClient):  # type: ignore[misc]
+    """IMAPClient with the byte-level trace, tunnels that work, own folder names.
+
+    ``folder_encode`` is off because :mod:`engine.imap_utf7` encodes names.
+    imaplib's own debug logging is off: the tracer replaces it.
+    """
+
+    def __init__(
+        self,
+        settings: ImapSettings,
+        port: int,
+        context: ssl.SSLContext | None,
+        tracer: ProtocolTracer | None,
+        stderr: IO[bytes] | None = None,
+    ) -> None:
+        self._tracer = tracer
+        self._stderr = stderr
+        if settings.tunnel:
+            super().__init__(settings.tunnel, stream=True, ssl=False)
+        else:
+            super().__init__(
+                settings.host,
+                port,
+                ssl=settings.ssl,
+                ssl_context=context,
+                timeout=settings.timeout,
+            )
+        self.folder_encode = False
+        self._imap.debug = 0
+
+    def _create_IMAP4(self) -> imaplib.IMAP4:
+        if self.stream:
+            if self._stderr is None:
+                raise ValueError("a tunnel needs a file for its stderr")
+            return _TunnelIMAP4(self.host, self._tracer, self._stderr)
+        timeout = self._timeout.connect
+        if self.ssl:
+            return _TlsIMAP4(self.host, self.port, self.ssl_context, timeout, self._tracer)
+        return _PlainIMAP4(self.host, self.port, timeout, self._tracer)
+
+    def _set_read_timeout(self) -> None:
+        if not self.stream:  # a tunnel has no socket to set a timeout on
+            super()._set_read_timeout()
+
+    def peer_certificate(self) -> bytes | None:
+        sock = self._imap.sock
+        if isinstance(sock, ssl.SSLSocket):
+            der: bytes | None = sock.getpeercert(binary_form=True)
+            return der
+        return None
+
+    def quiet_logout(self) -> None:
+        """LOGOUT if the server still listens; close the connection either way."""
+        try:
+            self.logout()
+        except Exception:
+            with contextlib.suppress(Exception):
+                self._imap.shutdown()
+        if self._stderr is not None:
+            self._stderr.close()
+
+
+def port_of(settings: ImapSettings) -> int:
+    if settings.port:
+        return settings.port
+    return 993 if settings.ssl else 143
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def connect(settings: ImapSettings, trace: Trace | None = None) -> Client:
+    """A logged-in client, or a typed AccountError saying why not."""
+    tracer = ProtocolTracer(trace) if trace is not None else None
+    port = port_of(settings)
+    tunnel = bool(settings.tunnel)
+    tls_wanted = (settings.ssl or settings.starttls) and not tunnel
+    plain_ok = settings.allow_plaintext_login or is_loopback(settings.host)
+    if not tls_wanted and not tunnel and not plain_ok:
+        raise ConnectionFailed(
+            f"{settings.name}: refusing to send the password to {settings.host} unencrypted; "
+            "turn on ssl or starttls (or allow plain-text login explicitly)"
+        )
+    pins = imap_tls.parse_pins(settings) if tls_wanted else ()
+    context = imap_tls.make_context(settings, pins) if tls_wanted else None
+    client = _open(settings, port, context, tracer)
+    try:
+        if tls_wanted and settings.ssl:
+            imap_tls.check_pins(settings, pins, client.peer_certificate())
+        elif tls_wanted and context is not None:
+            _starttls(client, settings, port, context, pins)
+        if client._imap.state != "AUTH":  # AUTH already: the server said PREAUTH
+            _login(client, settings)
+        if client.has_capability("CONDSTORE") and client.has_capability("ENABLE"):
+            client.enable("CONDSTORE")  # so that SELECT reports HIGHESTMODSEQ
+    except AccountError:
+        client.quiet_logout()
+        raise
+    except (OSError, imaplib.IMAP4.error) as exc:
+        client.quiet_logout()
+        raise ConnectionFailed(
+            f"{settings.name}: connection to {_where(settings, port)} failed: {describe(exc)}"
+        ) from exc
+    return client
+
+
+def _where(settings: ImapSettings, port: int) -> str:
+    return f"tunnel {settings.tunnel!r}" if settings.tunnel else f"{settings.host}:{port}"
+
+
+def _open(
+    settings: ImapSettings,
+    port: int,
+    context: ssl.SSLContext | None,
+    tracer: ProtocolTracer | None,
+) -> Client:
+    where = _where(settings, port)
+    stderr = tempfile.TemporaryFile() if settings.tunnel else None  # noqa: SIM115
+    try:
+        return Client(settings, port, context, tracer, stderr)
+    except ssl.SSLCertVerificationError as exc:
+        seen = _probe_certificate(settings, port)
+        raise imap_tls.verification_failure(settings, port, exc, seen) from exc
+    except ssl.SSLError as exc:
+        hint = " (is that port really IMAPS?)" if exc.reason == "WRONG_VERSION_NUMBER" else ""
+        raise ConnectionFailed(
+            f"{settings.name}: TLS handshake with {where} failed: {exc.reason or exc}{hint}"
+        ) from exc
+    except (OSError, imaplib.IMAP4.error) as exc:
+        detail = ""
+        if stderr is not None:
+            detail = _tail(stderr)
+            stderr.close()
+        raise ConnectionFailed(
+            f"{settings.name}: cannot connect to {where}: {describe(exc)}{detail}"
+        ) from exc
+
+
+def _tail(stderr: IO[bytes]) -> str:
+    """The last line the tunnel command wrote to stderr, for the error message."""
+    try:
+        stderr.seek(0)
+        lines = stderr.read().decode("utf-8", "replace").strip().splitlines()
+    except (OSError, ValueError):
+        return ""
+    return f" ({lines[-1].strip()})" if lines else ""
+
+
+def _starttls(
+    client: Client,
+    settings: ImapSettings,
+    port: int,
+    context: ssl.SSLContext,
+    pins: tuple[imap_tls.Pin, ...],
+) -> None:
+    """Upgrade to TLS or give up: never go on in clear text when STARTTLS is on."""
+    if not client.has_capability("STARTTLS"):
+        raise ConnectionFailed(
+            f"{settings.name}: {settings.host}:{port} does not offer STARTTLS; refusing to "
+            "continue unencrypted (use ssl for IMAPS, or turn starttls off explicitly)"
+        )
+    try:
+        client.starttls(context)
+    except ssl.SSLCertVerificationError as exc:
+        seen = _probe_certificate(settings, port)
+        raise imap_tls.verification_failure(settings, port, exc, seen) from exc
+    except ssl.SSLError as exc:
+        raise ConnectionFailed(
+            f"{settings.name}: TLS handshake with {settings.host}:{port} failed: "
+            f"{exc.reason or exc}"
+        ) from exc
+    imap_tls.check_pins(settings, pins, client.peer_certificate())
+
+
+def _probe_certificate(settings: ImapSettings, port: int) -> bytes | None:
+    """Connect again without checks, only to show the user what the server sent."""
+    quick = replace(settings, timeout=min(settings.timeout, 10.0))
+    context = imap_tls.unverified_context()
+    try:
+        client = Client(quick, port, context, None, None)
+    except Exception:
+        return None
+    try:
+        if not settings.ssl:
+            client.starttls(context)
+        return client.peer_certificate()
+    except Exception:
+        return None
+    finally:
+        client.quiet_logout()
+
+
+def _login(client: Client, settings: ImapSettings) -> None:
+    """LOGIN with a password asked for only now; the password goes nowhere else."""
+    if client.has_capability("LOGINDISABLED"):
+        raise AuthenticationError(
+            f"{settings.name}: {settings.host} does not allow LOGIN on this connection"
+        )
+    if settings.password is None:
+        raise AuthenticationError(f"{settings.name}: no password for {settings.user!r}")
+    try:
+        client.login(settings.user, settings.password())
+    except imapclient.exceptions.LoginError as exc:
+        raise AuthenticationError(
+            f"{settings.name}: {settings.host} refused the login of {settings.user!r}: "
+            f"{describe(exc)}"
+        ) from None
+
+
+_BYTES_REPR = re.compile(r"""b(['"])(.*?)\1""")
+_CLIENT_PREFIX = re.compile(r"^[A-Za-z]+ failed: ")
+_SERVER_TIMING = re.compile(r"\s*\([\d.+ ]+secs\)\.?$")
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as one readable line (imaplib shows server text as b'...')."""
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror
+    else:
+        text = str(exc) or type(exc).__name__
+    text = _BYTES_REPR.sub(lambda m: m.group(2), text)
+    text = _CLIENT_PREFIX.sub("", text)  # imapclient's "select failed: "
+    text = _SERVER_TIMING.sub("", text)  # Dovecot's "(0.001 + 0.000 secs)."
+    return " ".join(text.split())

@@ -1,0 +1,516 @@
+"""The Maildir store: a tree of Maildirs under one root directory.
+
+Durability follows the Maildir delivery rule: a message is written under a
+unique name in ``tmp/``, flushed to disk, then hard-linked into ``new/`` or
+``cur/`` (a link never replaces an existing file, unlike a rename) and the
+directory is flushed, so (with fsync on) a crash leaves no message or a whole one.
+
+Other programs (mail readers, a second blinken, OfflineIMAP) may work on the
+same Maildir at any time.  A listing is therefore only a cache of where each
+message was: whenever a file is not where it was seen, the folder is scanned
+again before a message is declared gone.  Files blinken cannot make sense of
+are reported through ``on_warning`` and left alone, never deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import functools
+import itertools
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from engine.content import to_lf
+from engine.errors import AccountError, FolderError, MessageError, SyncError
+from engine.flags import to_letters
+from engine.maildir_names import (
+    BadName,
+    MaildirName,
+    folder_md5,
+    format_name,
+    infosep_for,
+    is_utf8,
+    letters_after,
+    parse_name,
+    uid_hint,
+    unique_id,
+)
+from engine.repository import (
+    FetchedMessage,
+    Flags,
+    FolderState,
+    Message,
+    MessageInfo,
+    MsgId,
+)
+
+Warn = Callable[[str], None]
+
+SUBDIRS = ("cur", "new", "tmp")
+TMP_MAX_AGE = 36 * 3600  # the Maildir rule for abandoned deliveries
+_DIR_MODE = 0o700  # mail is private
+_FILE_MODE = 0o600
+_NEW_NAME_TRIES = 100
+# Errors that will hit every message of the folder alike: stop the folder.
+_FOLDER_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+# link() not supported by the file system: fall back to a careful rename.
+_NO_LINK_ERRNOS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.ENOSYS}
+
+_clock = time.time  # tests move it forward to age tmp/ files
+_seq_lock = threading.Lock()
+_seq = itertools.count()
+
+
+def _ignore(_text: str) -> None:
+    pass
+
+
+def _next_seq() -> int:
+    """A per-process counter: never repeats, even if the clock steps back."""
+    with _seq_lock:
+        return next(_seq)
+
+
+@functools.cache
+def _hostname() -> str:
+    return socket.gethostname()
+
+
+def _is_maildir(path: str) -> bool:
+    return all(os.path.isdir(os.path.join(path, sub)) for sub in SUBDIRS)
+
+
+def _fsync_dir(path: str) -> None:
+    """Make a directory's entries durable: a rename is only safe once this returns."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _error(err: OSError, what: str) -> SyncError:
+    """A typed error: a full or read-only disk stops the folder, else one message."""
+    text = f"{what}: {err.strerror or err}"
+    if err.errno in _FOLDER_ERRNOS:
+        return FolderError(text)
+    return MessageError(text)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """Where a message's file was last seen."""
+
+    subdir: str
+    filename: str
+    name: MaildirName
+
+
+class MaildirFolder:
+    """One Maildir; a worker's own handle, holding the last listing as a cache."""
+
+    def __init__(self, name: str, path: str, *, infosep: str, fsync: bool, warn: Warn) -> None:
+        self.name = name
+        self.path = path
+        self._infosep = infosep
+        self._fsync = fsync
+        self._warn = warn
+        self._fmd5 = folder_md5(name)
+        self._entries: dict[MsgId, _Entry] = {}
+
+    def state(self) -> FolderState:
+        """A Maildir has no UIDVALIDITY; counting would cost a listing."""
+        return FolderState(uidvalidity=None)
+
+    def list_messages(self) -> list[MessageInfo]:
+        self._scan(warn=True)
+        return [
+            MessageInfo(id, e.name.flags, None, uid_hint(id, self._fmd5))
+            for id, e in sorted(self._entries.items(), key=lambda item: item[0])
+        ]
+
+    def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
+        moved: list[MsgId] = []
+        for id in ids:
+            got = self._read(id)
+            if got is None:
+                moved.append(id)
+            else:
+                yield got
+        if moved:
+            self._scan(warn=False)
+            for id in moved:
+                got = self._read(id)
+                if got is not None:
+                    yield got
+
+    def append(self, message: Message) -> MsgId | None:
+        letters = to_letters(message.flags)
+        id, tmp = self._write_tmp(to_lf(message.data), message.internaldate, message.uid)
+        try:
+            entry = self._deliver(tmp, id, letters or None, message.uid)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        if self._fsync:
+            self._sync_dirs({entry.subdir})
+        self._entries[entry.name.id] = entry
+        return entry.name.id
+
+    def set_flags(self, id: MsgId, add: Flags, remove: Flags) -> None:
+        entry = self._entries.get(id) or self._rescan_for(id)
+        for _attempt in range(3):
+            if entry is None:
+                raise MessageError(f"message {id} is gone from {self.name}")
+            if self._rename(entry, add, remove):
+                return
+            entry = self._rescan_for(id)  # a mail reader renamed it meanwhile
+        raise MessageError(
+            f"message {id} in {self.name} cannot be renamed: it keeps moving,"
+            " or another file already has its new name"
+        )
+
+    def delete(self, ids: Iterable[MsgId]) -> None:
+        touched: set[str] = set()
+        missing: list[MsgId] = []
+        for id in ids:
+            if not self._unlink(self._entries.get(id), touched):
+                missing.append(id)
+        if missing:  # gone already, or renamed by someone else: look again once
+            self._scan(warn=False)
+            for id in missing:
+                self._unlink(self._entries.get(id), touched)
+        if self._fsync:
+            self._sync_dirs(touched)
+
+    def close(self) -> None:
+        self._entries.clear()
+
+    # -- listing ---------------------------------------------------------------
+
+    def _scan(self, warn: bool) -> None:
+        """Rebuild the cache from ``cur/`` and ``new/`` without reading or stat-ing files."""
+        report = self._warn if warn else _ignore
+        found: dict[MsgId, _Entry] = {}
+        for subdir in ("cur", "new"):
+            directory = os.path.join(self.path, subdir)
+            try:
+                with os.scandir(directory) as it:
+                    for dirent in it:
+                        entry = self._consider(subdir, dirent, report)
+                        if entry is not None:
+                            self._keep_one(found, entry, report)
+            except OSError as err:
+                raise FolderError(f"cannot list {directory}: {err.strerror or err}") from err
+        self._entries = found
+
+    def _consider(self, subdir: str, dirent: os.DirEntry[str], report: Warn) -> _Entry | None:
+        if dirent.name.startswith("."):
+            return None
+        where = f"{self.name}: {subdir}/{dirent.name!r}"
+        if dirent.is_dir():
+            report(f"{where} is a directory, skipped")
+            return None
+        if not dirent.is_file():
+            report(f"{where} is not a regular file, skipped")
+            return None
+        try:
+            name = parse_name(dirent.name, self._infosep)
+        except BadName as err:
+            report(f"{where} skipped: {err}")
+            return None
+        return _Entry(subdir, dirent.name, name)
+
+    def _keep_one(self, found: dict[MsgId, _Entry], entry: _Entry, report: Warn) -> None:
+        """Two files with one id: keep the same one every time (cur/ first, then by name)."""
+        other = found.get(entry.name.id)
+        if other is None:
+            found[entry.name.id] = entry
+            return
+        keep, drop = sorted((other, entry), key=lambda e: (e.subdir != "cur", e.filename))
+        found[entry.name.id] = keep
+        report(
+            f"{self.name}: {drop.subdir}/{drop.filename!r} has the same id as "
+            f"{keep.subdir}/{keep.filename!r}, skipped"
+        )
+
+    def _rescan_for(self, id: MsgId) -> _Entry | None:
+        self._scan(warn=False)
+        return self._entries.get(id)
+
+    def _file(self, entry: _Entry) -> str:
+        return os.path.join(self.path, entry.subdir, entry.filename)
+
+    # -- reading ---------------------------------------------------------------
+
+    def _read(self, id: MsgId) -> FetchedMessage | None:
+        entry = self._entries.get(id)
+        if entry is None:
+            return None
+        try:
+            with open(self._file(entry), "rb") as f:
+                data = f.read()
+                mtime = os.fstat(f.fileno()).st_mtime
+        except FileNotFoundError:
+            return None
+        except OSError as err:  # one unreadable file: skip that message only
+            raise MessageError(f"cannot read {self._file(entry)}: {err.strerror or err}") from err
+        return FetchedMessage(id, Message(data, entry.name.flags, internaldate=mtime))
+
+    # -- writing ---------------------------------------------------------------
+
+    def _new_id(self, uid: int | None) -> str:
+        return unique_id(int(time.time()), _next_seq(), os.getpid(), _hostname(), uid, self._fmd5)
+
+    def _write_tmp(
+        self, data: bytes, internaldate: float | None, uid: int | None
+    ) -> tuple[str, str]:
+        """Write the message to a fresh file in ``tmp/``; its id and path."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        for _try in range(_NEW_NAME_TRIES):
+            id = self._new_id(uid)
+            path = os.path.join(self.path, "tmp", id)
+            try:
+                fd = os.open(path, flags, _FILE_MODE)
+            except FileExistsError:
+                continue
+            except OSError as err:
+                raise _error(err, f"cannot create {path}") from err
+            try:
+                self._fill(fd, data, internaldate)
+            except OSError as err:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+                raise _error(err, f"cannot write {path}") from err
+            return id, path
+        raise MessageError(f"no unique file name found in {self.path}/tmp")
+
+    def _fill(self, fd: int, data: bytes, internaldate: float | None) -> None:
+        """Write, date and flush one file.
+
+        The date is set while the file is still in tmp/: a tmp/ cleaner that
+        goes by the newest of atime, mtime and ctime still sees it as fresh.
+        """
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            if internaldate is not None:
+                os.utime(f.fileno(), (internaldate, internaldate))
+            if self._fsync:
+                os.fsync(f.fileno())
+
+    def _deliver(self, tmp: str, id: str, letters: str | None, uid: int | None) -> _Entry:
+        """Link the tmp/ file into new/ or cur/ under a name that nobody uses."""
+        subdir = "cur" if letters else "new"
+        for _try in range(_NEW_NAME_TRIES):
+            filename = format_name(id, letters, self._infosep)
+            target = os.path.join(self.path, subdir, filename)
+            if _place(tmp, target):
+                return _Entry(subdir, filename, parse_name(filename, self._infosep))
+            id = self._new_id(uid)
+        raise MessageError(f"no unique file name found in {self.path}/{subdir}")
+
+    def _rename(self, entry: _Entry, add: Flags, remove: Flags) -> bool:
+        """Rename for new flags; False if the file is not where the cache says."""
+        letters = letters_after(entry.name, add, remove)
+        if letters == (entry.name.letters or ""):
+            return True
+        filename = format_name(entry.name.id, letters, self._infosep)
+        moved = _Entry("cur", filename, MaildirName(entry.name.id, letters))
+        source, target = self._file(entry), self._file(moved)
+        if os.path.lexists(target):
+            return False  # a second file with this id; a rescan decides which one counts
+        try:
+            os.rename(source, target)
+        except FileNotFoundError:
+            return False
+        except OSError as err:
+            raise _error(err, f"cannot rename {source}") from err
+        self._entries[entry.name.id] = moved
+        if self._fsync:
+            self._sync_dirs({entry.subdir, "cur"})
+        return True
+
+    def _unlink(self, entry: _Entry | None, touched: set[str]) -> bool:
+        """Remove one file; False if it was not there."""
+        if entry is None:
+            return False
+        try:
+            os.unlink(self._file(entry))
+        except FileNotFoundError:
+            return False
+        except OSError as err:
+            raise _error(err, f"cannot delete {self._file(entry)}") from err
+        self._entries.pop(entry.name.id, None)
+        touched.add(entry.subdir)
+        return True
+
+    def _sync_dirs(self, subdirs: Iterable[str]) -> None:
+        for subdir in sorted(subdirs):
+            path = os.path.join(self.path, subdir)
+            try:
+                _fsync_dir(path)
+            except OSError as err:
+                raise _error(err, f"cannot flush {path}") from err
+
+    def remove_stale_tmp(self) -> None:
+        """Delete tmp/ files nobody touched for 36 hours: deliveries that died."""
+        directory = os.path.join(self.path, "tmp")
+        limit = _clock() - TMP_MAX_AGE
+        try:
+            with os.scandir(directory) as it:
+                stale = [d.path for d in it if _untouched_since(d, limit)]
+        except OSError as err:
+            raise FolderError(f"cannot list {directory}: {err.strerror or err}") from err
+        for path in stale:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            except OSError as err:
+                self._warn(f"{self.name}: cannot remove stale {path}: {err.strerror or err}")
+
+
+def _untouched_since(dirent: os.DirEntry[str], limit: float) -> bool:
+    """A file still there and untouched (read, written or renamed) since ``limit``."""
+    try:
+        if not dirent.is_file(follow_symlinks=False):
+            return False
+        st = dirent.stat(follow_symlinks=False)
+    except FileNotFoundError:  # delivered meanwhile
+        return False
+    return max(st.st_atime, st.st_mtime, st.st_ctime) < limit
+
+
+def _place(tmp: str, target: str) -> bool:
+    """Give ``tmp`` the name ``target`` without replacing a file; False if taken."""
+    try:
+        os.link(tmp, target)
+        return True
+    except FileExistsError:
+        return False
+    except OSError as err:
+        if err.errno not in _NO_LINK_ERRNOS:
+            raise _error(err, f"cannot deliver {target}") from err
+    if os.path.lexists(target):  # no hard links here: rename, checking first
+        return False
+    try:
+        os.rename(tmp, target)
+    except OSError as err:
+        raise _error(err, f"cannot deliver {target}") from err
+    return True
+
+
+class MaildirRepository:
+    """Folders as Maildirs under ``root``: nested directories if ``sep`` is "/",
+    else flat directories whose names hold ``sep`` (OfflineIMAP's "." default)."""
+
+    def __init__(
+        self,
+        name: str,
+        root: str,
+        sep: str = ".",
+        fsync: bool = True,
+        windows_compatible: bool = False,
+        on_warning: Warn | None = None,
+    ) -> None:
+        if not sep:
+            raise ValueError("a Maildir separator cannot be empty")
+        self.name = name
+        self.root = root
+        self.sep = sep
+        self.fsync = fsync
+        self.windows_compatible = windows_compatible
+        self._warn = on_warning or _ignore
+
+    @property
+    def nested(self) -> bool:
+        return self.sep == "/"
+
+    def list_folders(self) -> list[str]:
+        if not os.path.exists(self.root):
+            return []
+        if not os.path.isdir(self.root):
+            raise AccountError(f"the Maildir root {self.root} is not a directory")
+        names: list[str] = []
+        try:
+            self._walk(self.root, [], names)
+        except OSError as err:
+            raise AccountError(f"cannot list {self.root}: {err.strerror or err}") from err
+        return sorted(names)
+
+    def create_folder(self, name: str) -> None:
+        parts = self._parts(name)
+        levels = [parts[: n + 1] for n in range(len(parts))] if self.nested else [parts]
+        try:
+            self._mkdir(self.root, parents=True)
+            for level in levels:
+                path = os.path.join(self.root, *level)
+                self._mkdir(path)
+                for sub in SUBDIRS:
+                    self._mkdir(os.path.join(path, sub))
+        except OSError as err:
+            raise FolderError(f"cannot create folder {name!r}: {err.strerror or err}") from err
+
+    def open_folder(self, name: str) -> MaildirFolder:
+        path = os.path.join(self.root, *self._parts(name))
+        if not _is_maildir(path):
+            raise FolderError(f"folder {name!r} does not exist in {self.name}")
+        folder = MaildirFolder(
+            name,
+            path,
+            infosep=infosep_for(self.windows_compatible),
+            fsync=self.fsync,
+            warn=self._warn,
+        )
+        folder.remove_stale_tmp()
+        return folder
+
+    def close(self) -> None:
+        pass
+
+    def _walk(self, directory: str, prefix: list[str], names: list[str]) -> None:
+        """Collect Maildirs below ``directory``; nested mode goes down the tree."""
+        with os.scandir(directory) as it:
+            dirents = [d for d in it if d.name not in SUBDIRS and d.is_dir()]
+        for dirent in dirents:
+            if not is_utf8(dirent.name):
+                self._warn(f"{self.name}: folder {dirent.path!r} is not named in UTF-8, skipped")
+                continue
+            parts = [*prefix, dirent.name]
+            if _is_maildir(dirent.path):
+                names.append(self.sep.join(parts))
+            if self.nested and not dirent.is_symlink():  # no symlink loops
+                self._walk(dirent.path, parts, names)
+
+    def _parts(self, name: str) -> list[str]:
+        """The directory names of a folder, refusing what would escape or clash."""
+        parts = name.split("/") if self.nested else [name]
+        for part in parts:
+            if part in ("", ".", "..") or "\0" in part:
+                raise FolderError(f"{name!r} is not a usable Maildir folder name")
+            if part in SUBDIRS:
+                raise FolderError(f"{name!r}: {part!r} is reserved inside a Maildir")
+            if "/" in part:
+                raise FolderError(f"{name!r}: a flat Maildir folder name cannot hold '/'")
+        return parts
+
+    def _mkdir(self, path: str, parents: bool = False) -> None:
+        """Make one private directory; flush its parent so the folder survives a crash."""
+        if os.path.isdir(path):
+            return
+        if parents:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        try:
+            os.mkdir(path, _DIR_MODE)
+        except FileExistsError:
+            if not os.path.isdir(path):
+                raise
+            return
+        if self.fsync:
+            _fsync_dir(os.path.dirname(os.path.abspath(path)))

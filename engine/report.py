@@ -1,0 +1,63 @@
+"""A thin helper that stamps events with the account, folder and thread.
+
+Engine code says ``report.state(COPYING)`` or ``report.warn(...)``; the
+context it runs in is filled in here, once, so that no call site can forget
+which LED an event belongs to.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from engine.events import (
+    Emit,
+    Error,
+    Level,
+    Log,
+    Progress,
+    Scope,
+    ThreadState,
+    ThreadStateChanged,
+)
+
+
+class Reporter:
+    def __init__(
+        self, emit: Emit, account: str, folder: str | None = None, dry_run: bool = False
+    ) -> None:
+        self.emit = emit
+        self.account = account
+        self.folder = folder
+        self.dry_run = dry_run
+
+    def for_folder(self, folder: str) -> Reporter:
+        return Reporter(self.emit, self.account, folder, self.dry_run)
+
+    @property
+    def thread(self) -> str:
+        return threading.current_thread().name
+
+    def state(self, state: ThreadState) -> None:
+        self.emit(
+            ThreadStateChanged(self.thread, state, self.account, self.folder, self.dry_run)
+        )
+
+    def log(self, level: Level, message: str) -> None:
+        self.emit(Log(level, message, self.account, self.folder, self.thread))
+
+    def debug(self, message: str) -> None:
+        self.log(Level.DEBUG, message)
+
+    def info(self, message: str) -> None:
+        self.log(Level.INFO, message)
+
+    def warn(self, message: str) -> None:
+        self.log(Level.WARNING, message)
+
+    def error(self, scope: Scope, message: str) -> None:
+        self.emit(Error(scope, message, self.account, self.folder))
+
+    def progress(self, done: int, total: int, bytes_done: int, bytes_total: int) -> None:
+        self.emit(
+            Progress(self.account, self.folder or "", done, total, bytes_done, bytes_total)
+        )

@@ -1,0 +1,317 @@
+"""The sync status: what both sides looked like after the last sync.
+
+It is the third input of the planner (without it a deletion and a new
+message look the same), so it must never claim more than is durable: callers
+record a pair only after the message is safely stored on both sides, and
+record an intended copy as *pending* before they start it, so that a crash in
+between is recognised on the next run instead of producing a duplicate.
+
+One SQLite file per account, WAL mode, schema version in ``user_version``.
+Each worker thread opens its own ``StatusDB`` on the same file.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from engine.errors import AccountError
+from engine.repository import Flags, MsgId
+
+SCHEMA_VERSION = 2
+
+_V1 = """
+CREATE TABLE folders (
+    id INTEGER PRIMARY KEY,
+    local_name TEXT NOT NULL,
+    remote_name TEXT NOT NULL,
+    local_validity INTEGER,
+    remote_validity INTEGER,
+    UNIQUE (local_name, remote_name)
+);
+CREATE TABLE messages (
+    folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+    local_id TEXT,
+    remote_id TEXT,
+    local_flags TEXT NOT NULL,
+    remote_flags TEXT NOT NULL
+);
+CREATE UNIQUE INDEX messages_local ON messages(folder_id, local_id) WHERE local_id IS NOT NULL;
+CREATE UNIQUE INDEX messages_remote ON messages(folder_id, remote_id) WHERE remote_id IS NOT NULL;
+CREATE TABLE pending (
+    id INTEGER PRIMARY KEY,
+    folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+    to_side TEXT NOT NULL,
+    src_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mark INTEGER,
+    flags TEXT NOT NULL,
+    created REAL NOT NULL
+);
+"""
+
+# Version 2 makes room for stateful (CONDSTORE/QRESYNC) and quick syncs.
+_V2 = """
+ALTER TABLE folders ADD COLUMN remote_uidnext INTEGER;
+ALTER TABLE folders ADD COLUMN remote_highestmodseq INTEGER;
+ALTER TABLE folders ADD COLUMN remote_messages INTEGER;
+ALTER TABLE folders ADD COLUMN local_uidnext INTEGER;
+ALTER TABLE folders ADD COLUMN local_highestmodseq INTEGER;
+ALTER TABLE folders ADD COLUMN last_sync REAL;
+"""
+
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}
+
+LOCAL = "local"
+REMOTE = "remote"
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """A message known on both sides; a None side was deliberately not copied.
+
+    Each side's flags are kept separately: they are equal after a sync unless a
+    side is read-only, and keeping both lets a read-only side's own changes
+    still travel the other way without undoing anything.
+    """
+
+    local: MsgId | None
+    remote: MsgId | None
+    local_flags: Flags
+    remote_flags: Flags
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A copy that was started but not yet recorded as a pair."""
+
+    id: int
+    to_side: str
+    src_id: MsgId
+    fingerprint: str
+    size: int
+    mark: int | None
+    flags: Flags
+
+
+@dataclass(frozen=True, slots=True)
+class FolderRecord:
+    id: int
+    local_name: str
+    remote_name: str
+    local_validity: int | None
+    remote_validity: int | None
+    remote_uidnext: int | None = None
+    remote_highestmodseq: int | None = None
+    remote_messages: int | None = None
+    last_sync: float | None = None
+
+
+def flags_text(flags: Iterable[str]) -> str:
+    return "".join(sorted(flags))
+
+
+class StatusDB:
+    """One connection to an account's status file."""
+
+    def __init__(self, path: str, *, durable: bool = True, readonly: bool = False) -> None:
+        self.path = path
+        try:
+            self._db = _connect(path, durable=durable, readonly=readonly)
+            if not readonly:
+                migrate(self._db)
+        except sqlite3.Error as e:
+            raise AccountError(f"status database {path}: {e}") from e
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic, durable batch of status changes."""
+        try:
+            with self._db:
+                yield self._db
+        except sqlite3.Error as e:
+            raise AccountError(f"status database {self.path}: {e}") from e
+
+    # -- folders -----------------------------------------------------------
+
+    def folders(self) -> list[FolderRecord]:
+        rows = self._db.execute(f"SELECT {_FOLDER_COLS} FROM folders ORDER BY id")
+        return [FolderRecord(*row) for row in rows]
+
+    def folder(self, local_name: str, remote_name: str) -> FolderRecord | None:
+        row = self._db.execute(
+            f"SELECT {_FOLDER_COLS} FROM folders WHERE local_name = ? AND remote_name = ?",
+            (local_name, remote_name),
+        ).fetchone()
+        return FolderRecord(*row) if row else None
+
+    def ensure_folder(self, local_name: str, remote_name: str) -> FolderRecord:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO folders (local_name, remote_name) VALUES (?, ?)",
+                (local_name, remote_name),
+            )
+        record = self.folder(local_name, remote_name)
+        assert record is not None
+        return record
+
+    def set_validity(self, folder_id: int, local: int | None, remote: int | None) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE folders SET local_validity = ?, remote_validity = ? WHERE id = ?",
+                (local, remote, folder_id),
+            )
+
+    def set_remote_state(
+        self, folder_id: int, uidnext: int | None, modseq: int | None, messages: int | None
+    ) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE folders SET remote_uidnext = ?, remote_highestmodseq = ?,"
+                " remote_messages = ?, last_sync = ? WHERE id = ?",
+                (uidnext, modseq, messages, time.time(), folder_id),
+            )
+
+    def forget_folder(self, folder_id: int) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM folders WHERE id = ?", (folder_id,))
+
+    # -- messages ----------------------------------------------------------
+
+    def pairs(self, folder_id: int) -> list[Pair]:
+        rows = self._db.execute(
+            "SELECT local_id, remote_id, local_flags, remote_flags FROM messages"
+            " WHERE folder_id = ?",
+            (folder_id,),
+        )
+        return [Pair(loc, rem, frozenset(lf), frozenset(rf)) for loc, rem, lf, rf in rows]
+
+    def count_pairs(self, folder_id: int) -> int:
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM messages WHERE folder_id = ?", (folder_id,)
+        ).fetchone()
+        return int(row[0])
+
+    def pending(self, folder_id: int) -> list[Pending]:
+        rows = self._db.execute(
+            "SELECT id, to_side, src_id, fingerprint, size, mark, flags FROM pending"
+            " WHERE folder_id = ? ORDER BY id",
+            (folder_id,),
+        )
+        return [
+            Pending(id, side, src, fp, size, mark, frozenset(flags))
+            for id, side, src, fp, size, mark, flags in rows
+        ]
+
+
+_FOLDER_COLS = (
+    "id, local_name, remote_name, local_validity, remote_validity,"
+    " remote_uidnext, remote_highestmodseq, remote_messages, last_sync"
+)
+
+
+# -- writes inside a transaction (module functions: they take the cursor) ---
+
+
+def put_pair(db: sqlite3.Connection, folder_id: int, pair: Pair) -> None:
+    """Record a pair, replacing whatever was recorded for either of its ids."""
+    _drop_ids(db, folder_id, pair.local, pair.remote)
+    db.execute(
+        "INSERT INTO messages (folder_id, local_id, remote_id, local_flags, remote_flags)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (
+            folder_id,
+            pair.local,
+            pair.remote,
+            flags_text(pair.local_flags),
+            flags_text(pair.remote_flags),
+        ),
+    )
+
+
+def drop_pair(db: sqlite3.Connection, folder_id: int, pair: Pair) -> None:
+    _drop_ids(db, folder_id, pair.local, pair.remote)
+
+
+def _drop_ids(db: sqlite3.Connection, folder_id: int, local: MsgId | None, remote: MsgId | None) -> None:
+    if local is not None:
+        db.execute("DELETE FROM messages WHERE folder_id = ? AND local_id = ?", (folder_id, local))
+    if remote is not None:
+        db.execute(
+            "DELETE FROM messages WHERE folder_id = ? AND remote_id = ?", (folder_id, remote)
+        )
+
+
+def add_pending(
+    db: sqlite3.Connection,
+    folder_id: int,
+    to_side: str,
+    src_id: MsgId,
+    fingerprint: str,
+    size: int,
+    mark: int | None,
+    flags: Flags,
+) -> int:
+    cur = db.execute(
+        "INSERT INTO pending (folder_id, to_side, src_id, fingerprint, size, mark, flags, created)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (folder_id, to_side, src_id, fingerprint, size, mark, flags_text(flags), time.time()),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def drop_pending(db: sqlite3.Connection, pending_id: int) -> None:
+    db.execute("DELETE FROM pending WHERE id = ?", (pending_id,))
+
+
+# -- opening and migrating ---------------------------------------------------
+
+
+def _connect(path: str, *, durable: bool, readonly: bool) -> sqlite3.Connection:
+    if readonly:
+        uri = "file:" + path + "?mode=ro"
+        db = sqlite3.connect(uri, uri=True, timeout=60, check_same_thread=False)
+    else:
+        if path != ":memory:":
+            _create_private(path)
+        db = sqlite3.connect(path, timeout=60, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=" + ("FULL" if durable else "NORMAL"))
+    db.execute("PRAGMA foreign_keys=ON")
+    return db
+
+
+def _create_private(path: str) -> None:
+    """Create the file readable by its owner only before SQLite opens it."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+
+
+def migrate(db: sqlite3.Connection, upgrades: dict[int, str] | None = None) -> int:
+    """Bring the schema to the newest version, one version per transaction."""
+    steps = MIGRATIONS if upgrades is None else upgrades
+    newest = max(steps)
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if version > newest:
+        raise AccountError(
+            f"status database schema {version} is newer than this blinken ({newest}); upgrade it"
+        )
+    while version < newest:
+        version += 1
+        with db:
+            db.executescript("BEGIN;" + steps[version] + f"PRAGMA user_version = {version};")
+    return version
+
+
+def in_memory_status() -> StatusDB:
+    """A throwaway status (dry runs with no status file yet, tests)."""
+    return StatusDB(":memory:")
+

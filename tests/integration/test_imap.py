@@ -1,0 +1,496 @@
+"""The IMAP store against a real (throwaway) Dovecot, checked through a second client."""
+
+from __future__ import annotations
+
+import hashlib
+import imaplib
+import shutil
+import ssl
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import imapclient
+import pytest
+
+from blinken.dovecot import ThrowawayDovecot, TlsFiles
+from engine import imap_parse
+from engine.content import crlf_size, to_lf
+from engine.errors import (
+    AccountError,
+    AuthenticationError,
+    ConnectionFailed,
+    FolderError,
+    MessageError,
+    UidValidityError,
+)
+from engine.imap import ImapRepository
+from engine.imap_trace import ProtocolTracer
+from engine.repository import Message
+from tests.fixtures.dovecot import DovecotUser, dovecot_unavailable, new_user, start_server
+
+pytestmark = pytest.mark.dovecot
+
+
+def _msg(n: int, flags: str = "", pad: int = 0) -> Message:
+    data = (
+        f"From: a{n}@example.org\r\nSubject: message {n}\r\n"
+        f"Message-ID: <{n}.imap@example.org>\r\n\r\nbody {n} {'x' * pad}\r\n"
+    ).encode()
+    return Message(data, frozenset(flags), internaldate=1_650_000_000.0 + n)
+
+
+def _box(repo: ImapRepository, name: str = "Box") -> Any:
+    repo.create_folder(name)
+    return repo.open_folder(name)
+
+
+# -- folder names ------------------------------------------------------------
+
+
+def test_nested_non_ascii_folders_seen_by_another_client(dovecot: DovecotUser) -> None:
+    repo = dovecot.repository()
+    sep = repo.sep
+    nested = f"Ärger{sep}Entwürfe & Co ✓{sep}日本語"
+    repo.create_folder(nested)
+    assert {"Ärger", f"Ärger{sep}Entwürfe & Co ✓", nested} <= set(repo.list_folders())
+    other = dovecot.client()  # imapclient's own modified UTF-7 codec
+    names = {name for _flags, _sep, name in other.list_folders()}
+    assert nested in names
+    subscribed = {name for _flags, _sep, name in other.list_sub_folders()}
+    assert nested in subscribed
+    other.folder_encode = False
+    wire = {name for _flags, _sep, name in other.list_folders()}
+    expected = imapclient.imap_utf7.encode(nested).decode("ascii")
+    assert expected.encode() in wire or expected in wire
+    other.folder_encode = True
+    other.create_folder(f"Пример{sep}Ünter")
+    assert f"Пример{sep}Ünter" in ImapRepository(dovecot.settings()).list_folders()
+
+
+def test_noselect_parents_are_not_listed(dovecot: DovecotUser) -> None:
+    other = dovecot.client()
+    sep = other.list_folders()[0][1].decode()
+    other.create_folder(f"Only{sep}Child")  # Dovecot leaves "Only" \Noselect
+    repo = dovecot.repository()
+    folders = repo.list_folders()
+    assert f"Only{sep}Child" in folders and "Only" not in folders
+    repo.create_folder(f"Only{sep}Child")  # makes the parent a real folder
+    assert "Only" in repo.list_folders()
+    with pytest.raises(FolderError):
+        repo.create_folder(f"Bad{sep}{sep}Name")
+
+
+# -- messages ------------------------------------------------------------------
+
+
+def test_appenduid_names_the_stored_message(dovecot: DovecotUser) -> None:
+    box = _box(dovecot.repository())
+    ids = [box.append(_msg(n, "S" if n == 2 else "")) for n in range(3)]
+    assert all(id is not None and id.isdigit() for id in ids)
+    other = dovecot.client()
+    other.select_folder("Box")
+    assert sorted(other.search()) == sorted(int(i) for i in ids if i)
+    fetched = other.fetch([int(ids[2] or 0)], ["BODY.PEEK[]", "FLAGS", "INTERNALDATE"])
+    [values] = fetched.values()
+    assert to_lf(values[b"BODY[]"]) == to_lf(_msg(2).data)
+    assert b"\\Seen" in values[b"FLAGS"]
+    state = box.state()
+    assert state.messages == 3 and state.uidnext == int(ids[2] or 0) + 1
+    assert state.highestmodseq is not None
+
+
+def test_flags_round_trip_with_another_client(dovecot: DovecotUser) -> None:
+    box = _box(dovecot.repository())
+    id = box.append(_msg(1, "S"))
+    assert id is not None
+    other = dovecot.client()
+    other.select_folder("Box")
+    other.add_flags([int(id)], [b"$Label1"])  # a keyword blinken must leave alone
+    box.set_flags(id, frozenset("FP"), frozenset("S"))
+    seen = set(other.get_flags([int(id)])[int(id)])
+    assert seen == {b"\\Flagged", b"$Forwarded", b"$Label1"}
+    other.add_flags([int(id)], [b"\\Answered", b"\\Draft"])
+    other.remove_flags([int(id)], [b"\\Flagged"])
+    [info] = box.list_messages()
+    assert info.flags == frozenset("DPR")
+    box.set_flags(id, frozenset("R"), frozenset())  # no change on the server
+    other.delete_messages([int(id)])
+    other.expunge()
+    with pytest.raises(MessageError):
+        box.set_flags(id, frozenset("S"), frozenset())
+    with pytest.raises(MessageError):
+        box.set_flags("not-a-uid", frozenset("S"), frozenset())
+
+
+def test_delete_expunges_only_the_given_uids(dovecot: DovecotUser) -> None:
+    box = _box(dovecot.repository())
+    mine, keep, theirs = (box.append(_msg(n)) for n in range(3))
+    other = dovecot.client()
+    other.select_folder("Box")
+    other.add_flags([int(theirs or 0)], [b"\\Deleted"])  # marked, not expunged
+    box.delete([mine or ""])
+    other.noop()  # let the other session hear of the EXPUNGE
+    assert sorted(other.search()) == sorted([int(keep or 0), int(theirs or 0)])
+    assert [m.id for m in box.list_messages()] == [keep, theirs]
+
+
+def test_without_uidplus_other_deleted_messages_are_never_expunged() -> None:
+    server = start_server(capability="IMAP4rev1 LITERAL+ IDLE")
+    try:
+        account = new_user(server)
+        box = _box(account.repository())
+        first, second, theirs = (box.append(_msg(n)) for n in range(3))
+        other = account.client()
+        other.select_folder("Box")
+        other.add_flags([int(theirs or 0)], [b"\\Deleted"])
+        with pytest.raises(FolderError, match="UIDPLUS"):
+            box.delete([first or ""])
+        assert len(other.search()) == 3  # nothing expunged
+        other.remove_flags([int(theirs or 0)], [b"\\Deleted"])
+        box.delete([first or "", second or ""])
+        assert [m.id for m in box.list_messages()] == [theirs]
+        account.close_all()
+    finally:
+        server.stop()
+
+
+def test_two_thousand_messages_listed_with_sizes(dovecot: DovecotUser) -> None:
+    repo = dovecot.repository()
+    repo.create_folder("Many")
+    other = dovecot.client()
+    messages = [_msg(n, pad=n % 37) for n in range(2000)]
+    for start in range(0, len(messages), 500):
+        other.multiappend("Many", [m.data for m in messages[start : start + 500]])
+    box = repo.open_folder("Many")
+    listing = box.list_messages()
+    assert len(listing) == 2000
+    assert [m.size for m in listing] == [crlf_size(m.data) for m in messages]
+    sample = [m.id for m in listing[::7]]  # 286 ids: three UID FETCH commands
+    bodies = {f.id: f.message.data for f in box.fetch(sample)}
+    assert set(bodies) == set(sample)
+    assert bodies[listing[700].id] == messages[700].data
+
+
+def test_readonly_repository_refuses_writes(dovecot: DovecotUser) -> None:
+    writer = dovecot.repository()
+    box = _box(writer)
+    id = box.append(_msg(1))
+    reader = dovecot.repository(readonly=True)
+    ro = reader.open_folder("Box")
+    assert [m.id for m in ro.list_messages()] == [id]
+    for attempt in (
+        lambda: ro.append(_msg(2)),
+        lambda: ro.set_flags(id or "", frozenset("S"), frozenset()),
+        lambda: ro.delete([id or ""]),
+        lambda: reader.create_folder("New"),
+    ):
+        with pytest.raises(FolderError, match="read-only"):
+            attempt()
+    assert "New" not in writer.list_folders()
+    assert [m.flags for m in box.list_messages()] == [frozenset()]
+
+
+def test_fetch_gives_internaldate_and_the_source_uid(dovecot: DovecotUser) -> None:
+    box = _box(dovecot.repository())
+    id = box.append(_msg(5, "F"))
+    [got] = box.fetch([id or "", "999999", "²", "x"])
+    assert got.message.uid == int(id or 0)
+    assert got.message.internaldate == _msg(5).internaldate
+    assert got.message.flags == frozenset("F")
+
+
+def test_listing_refused_by_the_server_is_empty_only_for_an_empty_folder(
+    dovecot: DovecotUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Older servers answer BAD to ``UID FETCH 1:*`` in an empty mailbox."""
+    import engine.imap
+
+    real = engine.imap._uid_command
+
+    def picky(client: Any, command: str, *args: str) -> list[Any]:
+        if args[:1] == ("1:*",):
+            raise imaplib.IMAP4.error("UID FETCH failed: BAD Invalid messageset")
+        return real(client, command, *args)
+
+    box = _box(dovecot.repository())
+    monkeypatch.setattr(engine.imap, "_uid_command", picky)
+    assert box.list_messages() == []
+    box.append(_msg(1))
+    with pytest.raises(FolderError, match="refused"):
+        box.list_messages()
+
+
+# -- connection failures -----------------------------------------------------
+
+
+def test_wrong_password_is_an_authentication_error(dovecot: DovecotUser) -> None:
+    repo = dovecot.repository(password=lambda: "not-the-password")
+    with pytest.raises(AuthenticationError) as caught:
+        repo.list_folders()
+    assert dovecot.user in str(caught.value)
+    assert "not-the-password" not in str(caught.value)
+
+
+def test_closed_port_is_connection_failed(dovecot: DovecotUser) -> None:
+    from blinken.dovecot import free_port
+
+    port = free_port()
+    with pytest.raises(ConnectionFailed, match=f"cannot connect to 127.0.0.1:{port}"):
+        dovecot.repository(port=port).list_folders()
+
+
+def test_password_is_asked_only_when_logging_in(dovecot: DovecotUser) -> None:
+    asked: list[int] = []
+
+    def password() -> str:
+        asked.append(1)
+        return dovecot.password
+
+    repo = dovecot.repository(password=password)
+    assert asked == []
+    repo.list_folders()
+    repo.list_folders()
+    assert asked == [1]
+
+
+def test_plain_login_to_a_remote_host_is_refused_before_connecting(
+    dovecot: DovecotUser,
+) -> None:
+    repo = dovecot.repository(host="192.0.2.1")  # TEST-NET: never contacted
+    with pytest.raises(ConnectionFailed, match="unencrypted"):
+        repo.list_folders()
+
+
+def test_starttls_required_but_not_offered(dovecot: DovecotUser) -> None:
+    repo = dovecot.repository(starttls=True)  # the session server has ssl = no
+    with pytest.raises(ConnectionFailed, match="does not offer STARTTLS"):
+        repo.list_folders()
+
+
+def test_kicked_connection_is_a_folder_error_then_reconnects(dovecot: DovecotUser) -> None:
+    box = _box(dovecot.repository())
+    box.append(_msg(1))
+    dovecot.server.kick(dovecot.user)
+    with pytest.raises(FolderError, match="connection lost"):
+        box.list_messages()
+    assert len(box.list_messages()) == 1  # reconnected and re-selected
+
+
+def test_server_gone_is_an_account_error() -> None:
+    server = start_server()
+    account = new_user(server)
+    box = _box(account.repository())
+    server.stop()
+    with pytest.raises(AccountError):
+        box.list_messages()
+
+
+def test_folder_recreated_behind_our_back_is_a_uidvalidity_error(
+    dovecot: DovecotUser,
+) -> None:
+    repo = dovecot.repository()
+    box = _box(repo)
+    box.append(_msg(1))
+    other = dovecot.client()
+    other.delete_folder("Box")
+    other.create_folder("Box")
+    dovecot.server.kick(dovecot.user)  # our session kept its old view until now
+    with pytest.raises(FolderError, match="connection lost"):
+        box.list_messages()
+    with pytest.raises(UidValidityError):
+        box.list_messages()
+    with pytest.raises(UidValidityError):  # nor later, on the new folder
+        box.set_flags("1", frozenset("S"), frozenset())
+
+
+def test_preauth_tunnel(dovecot: DovecotUser) -> None:
+    tunnel = dovecot.server.tunnel_command(dovecot.user)
+    repo = dovecot.repository(tunnel=tunnel, password=None, host="unused.invalid")
+    box = _box(repo, "Tunnelled")
+    box.append(_msg(1))
+    assert len(box.list_messages()) == 1
+    repo.close()
+    failing = dovecot.repository(tunnel="echo no such account >&2; exit 3")
+    with pytest.raises(ConnectionFailed, match="no such account"):
+        failing.list_folders()
+
+
+def test_trace_shows_the_protocol_but_never_the_password(dovecot: DovecotUser) -> None:
+    lines: list[str] = []
+    repo = ImapRepository(dovecot.settings(), trace=lines.append)
+    box = _box(repo)
+    box.append(_msg(1))
+    repo.close()
+    text = "\n".join(lines)
+    assert dovecot.password not in text
+    assert any(line.endswith("LOGIN <redacted>") for line in lines)
+    assert "APPEND" in text and "<literal of" in text
+    assert "body 1" not in text  # message bodies are shown by size only
+
+
+# -- TLS -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Certs:
+    ca: str
+    files: TlsFiles
+    sha256: str
+    sha1: str
+
+
+def _openssl(cwd: Path, *args: str) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    """A throwaway CA and a server certificate for IP 127.0.0.1 only."""
+    if shutil.which("openssl") is None:
+        dovecot_unavailable("the openssl command is needed to make test certificates")
+    d = tmp_path_factory.mktemp("tls")
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    _openssl(
+        d, "req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+        "-subj", "/CN=blinken test CA",
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    )  # fmt: skip
+    _openssl(d, "req", *key, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=imap")
+    (d / "ext.cnf").write_text(
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n"
+        "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
+    )
+    _openssl(
+        d, "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "2", "-out", "server.pem", "-extfile", "ext.cnf",
+    )  # fmt: skip
+    der = ssl.PEM_cert_to_DER_cert((d / "server.pem").read_text())
+    return Certs(
+        str(d / "ca.pem"),
+        TlsFiles(str(d / "server.pem"), str(d / "server.key")),
+        hashlib.sha256(der).hexdigest(),
+        hashlib.sha1(der).hexdigest(),
+    )
+
+
+@pytest.fixture(scope="module")
+def tls_server(certs: Certs) -> Iterator[ThrowawayDovecot]:
+    server = start_server(tls=certs.files)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def tls_user(tls_server: ThrowawayDovecot) -> Iterator[DovecotUser]:
+    account = new_user(tls_server)
+    yield account
+    account.close_all()
+
+
+def _tls(user: DovecotUser, mode: str, **overrides: Any) -> ImapRepository:
+    if mode == "imaps":
+        return user.repository(ssl=True, port=user.server.imaps_port, **overrides)
+    return user.repository(ssl=False, starttls=True, **overrides)
+
+
+@pytest.mark.parametrize("mode", ["imaps", "starttls"])
+def test_tls_verified_with_the_ca(tls_user: DovecotUser, certs: Certs, mode: str) -> None:
+    lines: list[str] = []
+    repo = ImapRepository(_tls(tls_user, mode, cafile=certs.ca).settings, trace=lines.append)
+    assert "INBOX" in repo.list_folders()
+    assert (mode == "starttls") == any("STARTTLS" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("mode", "overrides"),
+    [
+        ("imaps", {"host": "localhost"}),  # right CA, wrong host name
+        ("starttls", {"host": "localhost"}),
+        ("imaps", {"cafile": None}),  # issuer not trusted (like a self-signed cert)
+    ],
+)
+def test_untrusted_certificate_refused_then_pinned(
+    tls_user: DovecotUser, certs: Certs, mode: str, overrides: dict[str, Any]
+) -> None:
+    settings = {"cafile": certs.ca, **overrides}
+    with pytest.raises(ConnectionFailed) as caught:
+        _tls(tls_user, mode, **settings).list_folders()
+    assert certs.sha256 in str(caught.value)
+    assert "\n" not in str(caught.value)
+    colons = ":".join(certs.sha256[i : i + 2] for i in range(0, 64, 2)).upper()
+    for pin in (colons, certs.sha1):
+        assert "INBOX" in _tls(tls_user, mode, cert_fingerprints=(pin,), **settings).list_folders()
+
+
+def test_wrong_pin_is_refused_and_verify_off_is_explicit(
+    tls_user: DovecotUser, certs: Certs
+) -> None:
+    with pytest.raises(ConnectionFailed, match=certs.sha256):
+        _tls(tls_user, "imaps", cert_fingerprints=("ab" * 32,)).list_folders()
+    with pytest.raises(ConnectionFailed, match="neither a SHA-256"):
+        _tls(tls_user, "imaps", cert_fingerprints=("abc",)).list_folders()
+    assert "INBOX" in _tls(tls_user, "imaps", verify=False).list_folders()
+
+
+def test_imaps_to_a_plain_port_fails_cleanly(dovecot: DovecotUser) -> None:
+    with pytest.raises(ConnectionFailed, match="TLS handshake"):
+        dovecot.repository(ssl=True).list_folders()
+
+
+# -- helpers without a server ------------------------------------------------------
+
+
+def test_uid_sets_are_compact() -> None:
+    assert imap_parse.uid_set([9, 1, 2, 3, 5, 10, 2]) == "1:3,5,9:10"
+    assert imap_parse.uid_set([7]) == "7"
+    assert imap_parse.uid_set([]) == ""
+
+
+def test_listing_parser_handles_any_order_and_unsolicited_lines() -> None:
+    data = [
+        b"1 (UID 10 FLAGS (\\Seen $Junk) RFC822.SIZE 120)",
+        b"2 (RFC822.SIZE 99 FLAGS () UID 11)",
+        b"3 (FLAGS (\\Flagged))",  # unsolicited, no UID: ignored
+        b"2 (UID 11 MODSEQ (5) FLAGS (\\Answered))",  # a later change keeps the size
+        (b"4 (UID 12 FLAGS (\\Draft) RFC822.SIZE 5 X-ODD {3}", b"abc"),
+        b")",
+    ]
+    listed = imap_parse.parse_listing(data)
+    assert listed[10] == (10, frozenset("S"), 120)
+    assert listed[11] == (11, frozenset("R"), 99)
+    assert listed[12] == (12, frozenset("D"), 5)
+    assert set(listed) == {10, 11, 12}
+
+
+def test_appenduid_and_internaldate() -> None:
+    assert imap_parse.appenduid(b"[APPENDUID 7 42] Append completed.", 7) == 42
+    assert imap_parse.appenduid(b"Append completed.", 7) is None
+    with pytest.raises(ValueError):
+        imap_parse.appenduid(b"[APPENDUID 8 42] done", 7)
+    assert imap_parse.internaldate(0) == "01-Jan-1970 00:00:00 +0000"
+
+
+def test_tracer_redacts_secrets_and_literals() -> None:
+    lines: list[str] = []
+    tracer = ProtocolTracer(lines.append)
+    tracer.sent(b"A1 LOGIN user secret\r\n")
+    tracer.received_line(b"A1 OK Logged in\r\n")
+    tracer.sent(b"A2 AUTHENTICATE PLAIN\r\n")
+    tracer.received_line(b"+ \r\n")
+    tracer.sent(b"AHVzZXIAc2VjcmV0\r\n")
+    tracer.received_line(b"A2 OK done\r\n")
+    tracer.sent(b'A3 APPEND "Box" {11+}\r\nhello')
+    tracer.sent(b" world\r\n")
+    tracer.sent(b"A4 NOOP\r\n")
+    assert "secret" not in "\n".join(lines)
+    assert "AHVzZXIAc2VjcmV0" not in "\n".join(lines)
+    assert lines[0] == "C: A1 LOGIN <redacted>"
+    assert "C: <redacted>" in lines
+    assert 'C: A3 APPEND "Box" {11+} <literal of 11 bytes follows>' in lines
+    assert "hello" not in "\n".join(lines)
+    assert lines[-1] == "C: A4 NOOP"

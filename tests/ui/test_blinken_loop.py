@@ -1,0 +1,202 @@
+"""The dashboard under a real urwid MainLoop, headless: wake-ups, coalescing, keys, the end."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+
+from urwid.testing import ScriptedScreen
+
+from engine.events import (
+    AccountStarted,
+    Event,
+    FolderStarted,
+    Level,
+    Log,
+    PasswordRequest,
+    Progress,
+    ThreadState,
+    ThreadStateChanged,
+)
+from tests.ui.fakes import (
+    FakeCommands,
+    FakeEventSource,
+    ReactiveScreen,
+    run_with_watchdog,
+    screen_has,
+)
+from ui.blinkenlights import FPS, TICK_SECONDS, Blinkenlights
+
+
+def opening() -> list[Event]:
+    return [
+        ThreadStateChanged("main", ThreadState.MAIN),
+        ThreadStateChanged("work-1", ThreadState.COPYING, account="work", folder="INBOX"),
+        AccountStarted("work", folders_total=12),
+        FolderStarted("work", "INBOX", 3, 12),
+        Progress("work", "INBOX", 160, 400, 2_500_000, 9_000_000),
+        Log(Level.INFO, "copying message 160", account="work", thread="work-1"),
+    ]
+
+
+def run_dashboard(
+    source: FakeEventSource, commands: FakeCommands, screen: object, **opts: object
+) -> tuple[Blinkenlights, io.StringIO]:
+    out = io.StringIO()
+    ui = Blinkenlights(stream=out, screen=screen, colours=256, **opts)  # type: ignore[arg-type]
+    stuck = run_with_watchdog(lambda: ui.run(source, commands), commands)
+    assert not stuck, "the dashboard did not leave its main loop"
+    return ui, out
+
+
+def test_keys_drive_commands_and_quit_ends_the_run() -> None:
+    source = FakeEventSource(opening())
+    commands = FakeCommands(["work", "home"], source)
+    screen = ReactiveScreen(
+        script=[
+            (screen_has("INBOX 3/12", "copying message 160"), ["r", "1"]),
+            (screen_has("sync of work requested"), ["?"]),
+            (screen_has("LED colours"), ["esc", "a"]),
+            (screen_has("aborting"), ["q"]),
+        ]
+    )
+    _ui, out = run_dashboard(source, commands, screen)
+    assert commands.calls == [("sync_now", None), ("sync_now", "work"), ("abort",), ("quit",)]
+    assert screen.script == []
+    assert "run finished (exit code 0)" in "\n".join(screen.last_text)
+    assert "finished:" in out.getvalue()  # the outcome stays on the terminal afterwards
+
+
+def test_urwid_scripted_screen_runs_the_dashboard() -> None:
+    source = FakeEventSource(opening())
+    commands = FakeCommands(["work"], source, quit_finishes=False)
+    screen = ScriptedScreen(size=(80, 24), inputs=[[], ["?"], ["esc"], ["q"]])
+    run_dashboard(source, commands, screen)
+    frames = ["\n".join(canvas.decoded_text) for canvas in screen.canvases]
+    assert any("LED colours" in frame for frame in frames)
+    assert "LED colours" not in frames[-1]
+    assert commands.calls == [("quit",)]
+
+
+def test_events_from_a_worker_thread_wake_the_loop() -> None:
+    source = FakeEventSource()
+    commands = FakeCommands(["work"], source)
+
+    def worker() -> None:
+        time.sleep(0.1)
+        source.put(*opening())
+        time.sleep(0.1)
+        source.put(Log(Level.WARNING, "late news", account="work"))
+        time.sleep(0.1)
+        commands.finish(1)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    screen = ReactiveScreen()
+    started = time.monotonic()
+    ui, out = run_dashboard(source, commands, screen)
+    thread.join()
+    assert time.monotonic() - started < 3
+    assert ui.driver is not None and ui.driver.wakeups >= 3  # one per put() burst and the end
+    assert any("late news" in "\n".join(c.decoded_text) for c in screen.canvases)
+    assert "warning: work: late news" in out.getvalue()
+    assert "exit code 1" in out.getvalue()
+
+
+def test_a_flood_of_events_is_coalesced_into_few_redraws() -> None:
+    """10,000 events: every one reaches the model, but frames stay within the fps budget."""
+    source = FakeEventSource(opening())
+    commands = FakeCommands(["work"], source)
+    total = 10_000
+
+    def worker() -> None:
+        for i in range(1, total + 1):
+            source.put(Progress("work", "INBOX", i, total, i * 100, total * 100))
+            if i % 1000 == 0:
+                time.sleep(0.05)
+        commands.finish(0)
+
+    thread = threading.Thread(target=worker)
+    screen = ReactiveScreen()
+    started = time.monotonic()
+    thread.start()
+    ui, _out = run_dashboard(source, commands, screen)
+    elapsed = time.monotonic() - started
+    thread.join()
+    assert ui.driver is not None and ui.view is not None
+    budget = elapsed * FPS + elapsed / TICK_SECONDS + 3
+    assert ui.driver.frames <= budget, (ui.driver.frames, elapsed)
+    assert screen.draws <= 2 * budget, (screen.draws, elapsed)
+    assert ui.driver.wakeups <= ui.driver.frames + 1
+    assert source.wakes > 100 * ui.driver.wakeups  # most wakes cost nothing
+    assert ui.view.model.accounts["work"].messages_done == total
+    assert any(f"{total}/{total} msg" in row for row in screen.last_text)
+
+
+def test_a_password_request_during_the_run_is_answered_from_the_prompt() -> None:
+    request = PasswordRequest("home", "home-remote", "Password for me@example.org:")
+    source = FakeEventSource([*opening(), request])
+    commands = FakeCommands(["work", "home"], source)
+    screen = ReactiveScreen(
+        script=[
+            (screen_has("Password for me@example.org:"), [*"hunter2", "enter"]),
+            (screen_has("home: password entered"), ["q"]),
+        ]
+    )
+    run_dashboard(source, commands, screen)
+    assert request.reply.wait(0) == "hunter2"
+    assert not any("hunter2" in "\n".join(c.decoded_text) for c in screen.canvases)
+    assert commands.calls == [("quit",)]
+
+
+def test_an_unanswered_prompt_is_cancelled_when_the_run_ends() -> None:
+    request = PasswordRequest("home", "home-remote", "Password:")
+    source = FakeEventSource([request])
+    commands = FakeCommands(["home"], source)
+    screen = ReactiveScreen(script=[(screen_has("Password:"), [])])
+
+    def end_soon() -> None:
+        time.sleep(0.2)
+        commands.finish(1)
+
+    thread = threading.Thread(target=end_soon)
+    thread.start()
+    ui, _out = run_dashboard(source, commands, screen)
+    thread.join()
+    assert request.reply._done.is_set() and request.reply.wait(0) is None
+    assert ui.driver is not None
+    ui.driver.wake()  # a late event after the end must not write to a closed pipe
+
+
+def test_resizing_redraws_at_the_new_size() -> None:
+    source = FakeEventSource(opening())
+    commands = FakeCommands(["work"], source)
+    screen = ReactiveScreen(size=(80, 24))
+
+    def grow(rows: list[str]) -> bool:
+        if "INBOX 3/12" not in "\n".join(rows):
+            return False
+        screen.size = (120, 40)
+        return True
+
+    screen.script = [(grow, ["window resize"]), (lambda rows: len(rows) == 40, ["q"])]
+    run_dashboard(source, commands, screen)
+    last = screen.canvases[-1]
+    assert (last.cols(), last.rows()) == (120, 40)
+    assert any("INBOX 3/12" in row for row in screen.last_text)
+
+
+def test_countdown_led_flashes_under_the_loop() -> None:
+    source = FakeEventSource([ThreadStateChanged("w", ThreadState.COUNTDOWN, account="work")])
+    commands = FakeCommands(["work"], source)
+    seen: set[object] = set()
+
+    def watch(_rows: list[str]) -> bool:
+        for row in screen.canvases[-1].content():
+            seen.update(attr for attr, _cs, text in row if b"T" in text)
+        return {"led.red", "led.black"} <= seen
+
+    screen = ReactiveScreen(script=[(watch, ["q"])])
+    run_dashboard(source, commands, screen)
+    assert {"led.red", "led.black"} <= seen
