@@ -43,5 +43,5 @@ def header_value(data: bytes, name: bytes) -> bytes | None:
                 continue
             break
         if line.lower().startswith(wanted):
-            value = [line[len(wanted):].strip()]
+            value = [line[len(wanted) :].strip()]
     return b" ".join(value) if value is not None else None

@@ -155,7 +155,9 @@ class Executor:
                 add, remove = action.change(side)
                 id = action.pair.local if side is Side.LOCAL else action.pair.remote
                 if (add or remove) and id is not None:
-                    self.report.state(ThreadState.ADDING_FLAGS if add else ThreadState.REMOVING_FLAGS)
+                    self.report.state(
+                        ThreadState.ADDING_FLAGS if add else ThreadState.REMOVING_FLAGS
+                    )
                     self.folders[side].set_flags(id, add, remove)
                     self._count_flags(side)
         except MessageError as e:
@@ -238,7 +240,9 @@ class Executor:
             self._record_copies(stored)
         self._check_cancel()
 
-    def _add_pending(self, fetched: Sequence[FetchedMessage], to: Side, mark: int | None) -> list[int]:
+    def _add_pending(
+        self, fetched: Sequence[FetchedMessage], to: Side, mark: int | None
+    ) -> list[int]:
         with self.status.transaction() as db:
             return [
                 st.add_pending(

@@ -62,20 +62,28 @@ def match_folders(
     wanted_local = _selected(local)
     taken_local: set[str] = set()
     for r in sorted(wanted_remote, key=_inbox_first):
-        l = translate(r, remote.rules, remote.sep, local.sep)
-        _add(out, l, r, l in local_names, local.can_create, (l, r) in known_pairs, "local")
-        taken_local.add(l)
-    for l in sorted(wanted_local - taken_local, key=_inbox_first):
-        r = translate(l, local.rules, local.sep, remote.sep)
+        lname = translate(r, remote.rules, remote.sep, local.sep)
+        _add(
+            out,
+            lname,
+            r,
+            lname in local_names,
+            local.can_create,
+            (lname, r) in known_pairs,
+            "local",
+        )
+        taken_local.add(lname)
+    for lname in sorted(wanted_local - taken_local, key=_inbox_first):
+        r = translate(lname, local.rules, local.sep, remote.sep)
         if r in remote_names and r not in wanted_remote:
             continue  # the remote filter excludes it: the user does not want it
         if r in wanted_remote:
             out.warnings.append(
-                f"local folder {l!r} maps to remote {r!r}, which maps back to another"
+                f"local folder {lname!r} maps to remote {r!r}, which maps back to another"
                 " local name: check that the two nametrans rules are inverses"
             )
             continue
-        _add_remote(out, l, r, remote.can_create, (l, r) in known_pairs)
+        _add_remote(out, lname, r, remote.can_create, (lname, r) in known_pairs)
     if only:
         chosen = set(only)
         out.pairs = [p for p in out.pairs if p.remote in chosen or p.local in chosen]
@@ -88,25 +96,29 @@ def _selected(view: SideView) -> set[str]:
 
 
 def _add(
-    out: FolderMatch, l: str, r: str, exists: bool, can_create: bool, known: bool, side: str
+    out: FolderMatch, lname: str, r: str, exists: bool, can_create: bool, known: bool, side: str
 ) -> None:
     if exists:
-        out.pairs.append(FolderPair(l, r))
+        out.pairs.append(FolderPair(lname, r))
     elif known:
-        out.vanished.append((l, r, side))
+        out.vanished.append((lname, r, side))
     elif can_create:
-        out.pairs.append(FolderPair(l, r, create_local=True))
+        out.pairs.append(FolderPair(lname, r, create_local=True))
     else:
-        out.warnings.append(f"remote folder {r!r} has no local folder {l!r} and may not create it")
+        out.warnings.append(
+            f"remote folder {r!r} has no local folder {lname!r} and may not create it"
+        )
 
 
-def _add_remote(out: FolderMatch, l: str, r: str, can_create: bool, known: bool) -> None:
+def _add_remote(out: FolderMatch, lname: str, r: str, can_create: bool, known: bool) -> None:
     if known:
-        out.vanished.append((l, r, "remote"))
+        out.vanished.append((lname, r, "remote"))
     elif can_create:
-        out.pairs.append(FolderPair(l, r, create_remote=True))
+        out.pairs.append(FolderPair(lname, r, create_remote=True))
     else:
-        out.warnings.append(f"local folder {l!r} has no remote folder {r!r} and may not create it")
+        out.warnings.append(
+            f"local folder {lname!r} has no remote folder {r!r} and may not create it"
+        )
 
 
 def _inbox_first(name: str) -> tuple[int, str]:

@@ -288,9 +288,7 @@ class ImapFolder:
                 raise FolderError(f"{self._repo.name}: listing {self.name!r} was refused")
             return []
         listed = imap_parse.parse_listing(item for item in data if item is not None)
-        return [
-            MessageInfo(str(uid), flags, size) for uid, flags, size in sorted(listed.values())
-        ]
+        return [MessageInfo(str(uid), flags, size) for uid, flags, size in sorted(listed.values())]
 
     def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
         """Bodies, flags and INTERNALDATE, ``FETCH_CHUNK`` UIDs per command."""

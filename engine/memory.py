@@ -104,4 +104,3 @@ class MemoryRepository:
 
     def close(self) -> None:
         pass
-

@@ -29,6 +29,7 @@ def could_be(p: Pending, m: MessageInfo) -> bool:
     # a Maildir: copies blinken writes carry the source UID in their names
     return not p.src_id.isdigit() or (m.uid_hint is not None and str(m.uid_hint) == p.src_id)
 
+
 def reconcile(
     pendings: Sequence[Pending],
     dst: dict[Side, Folder],
@@ -53,7 +54,9 @@ def reconcile(
         for p in pendings:
             st.drop_pending(db, p.id)
         for p, new_id in found:
-            local, remote = (new_id, p.src_id) if p.to_side == Side.LOCAL.value else (p.src_id, new_id)
+            local, remote = (
+                (new_id, p.src_id) if p.to_side == Side.LOCAL.value else (p.src_id, new_id)
+            )
             st.put_pair(db, folder_id, Pair(local, remote, p.flags, p.flags))
     return len(found)
 

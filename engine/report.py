@@ -38,9 +38,7 @@ class Reporter:
         return threading.current_thread().name
 
     def state(self, state: ThreadState) -> None:
-        self.emit(
-            ThreadStateChanged(self.thread, state, self.account, self.folder, self.dry_run)
-        )
+        self.emit(ThreadStateChanged(self.thread, state, self.account, self.folder, self.dry_run))
 
     def log(self, level: Level, message: str) -> None:
         self.emit(Log(level, message, self.account, self.folder, self.thread))
@@ -58,6 +56,4 @@ class Reporter:
         self.emit(Error(scope, message, self.account, self.folder))
 
     def progress(self, done: int, total: int, bytes_done: int, bytes_total: int) -> None:
-        self.emit(
-            Progress(self.account, self.folder or "", done, total, bytes_done, bytes_total)
-        )
+        self.emit(Progress(self.account, self.folder or "", done, total, bytes_done, bytes_total))

@@ -241,7 +241,9 @@ def drop_pair(db: sqlite3.Connection, folder_id: int, pair: Pair) -> None:
     _drop_ids(db, folder_id, pair.local, pair.remote)
 
 
-def _drop_ids(db: sqlite3.Connection, folder_id: int, local: MsgId | None, remote: MsgId | None) -> None:
+def _drop_ids(
+    db: sqlite3.Connection, folder_id: int, local: MsgId | None, remote: MsgId | None
+) -> None:
     if local is not None:
         db.execute("DELETE FROM messages WHERE folder_id = ? AND local_id = ?", (folder_id, local))
     if remote is not None:
@@ -314,4 +316,3 @@ def migrate(db: sqlite3.Connection, upgrades: dict[int, str] | None = None) -> i
 def in_memory_status() -> StatusDB:
     """A throwaway status (dry runs with no status file yet, tests)."""
     return StatusDB(":memory:")
-

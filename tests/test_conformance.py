@@ -155,7 +155,9 @@ def test_binary_and_lf_only_bodies(any_repo: Any) -> None:
     eight_bit = "Subject: 8bit\r\n\r\nGrüße aus Köln\r\n".encode()
     for data in (lf_only, eight_bit):
         folder.append(Message(data, frozenset()))
-    bodies = sorted(to_lf(f.message.data) for f in folder.fetch([m.id for m in folder.list_messages()]))
+    bodies = sorted(
+        to_lf(f.message.data) for f in folder.fetch([m.id for m in folder.list_messages()])
+    )
     assert bodies == sorted([to_lf(lf_only), to_lf(eight_bit)])
 
 
