@@ -313,6 +313,23 @@ def migrate(db: sqlite3.Connection, upgrades: dict[int, str] | None = None) -> i
     return version
 
 
+def snapshot(path: str) -> StatusDB:
+    """A private in-memory copy of a status file (empty if there is none): for dry runs."""
+    copy = StatusDB(":memory:")
+    if not os.path.exists(path):
+        return copy
+    try:
+        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            source.backup(copy._db)
+        finally:
+            source.close()
+        migrate(copy._db)
+    except sqlite3.Error as e:
+        raise AccountError(f"status database {path}: {e}") from e
+    return copy
+
+
 def in_memory_status() -> StatusDB:
     """A throwaway status (dry runs with no status file yet, tests)."""
     return StatusDB(":memory:")

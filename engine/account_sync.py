@@ -1,0 +1,292 @@
+"""One account: pair up folders, then sync them on up to ``maxconnections`` workers.
+
+Errors are scoped the way mbsync scopes them: a message error was already
+counted by the executor, a folder error ends that folder and the others go
+on, an account error (connection, login, status file) ends the account.
+Each worker owns its connections and its handle on the status file, because
+neither an IMAP session nor an SQLite connection is meant to be shared.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from engine.errors import Aborted, AccountError, FolderError, UidValidityError
+from engine.events import (
+    AccountFinished,
+    AccountStarted,
+    Emit,
+    FolderFinished,
+    FolderStarted,
+    PlannedAction,
+    Scope,
+    SyncCounts,
+    ThreadState,
+)
+from engine.folder_sync import Worker, sync_folder
+from engine.folders import FolderMatch, FolderPair, SideView, match_folders
+from engine.imap_trace import Trace
+from engine.planner import Policy
+from engine.report import Reporter
+from engine.repository import Repository
+from engine.settings import AccountSettings
+from engine.status import StatusDB, snapshot
+from engine.stores import connections, may_delete, open_store, writable
+
+
+@dataclass
+class AccountResult:
+    name: str
+    counts: SyncCounts = field(default_factory=SyncCounts)
+    error: str | None = None
+    folders_failed: int = 0
+    uidvalidity_problems: int = 0
+    aborted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.folders_failed == 0 and not self.aborted
+
+
+def policy_for(settings: AccountSettings) -> Policy:
+    """``sync_deletes`` on a repository: do deletions made there reach the other side."""
+    local, remote = settings.local, settings.remote
+    return Policy(
+        local_writable=writable(local),
+        remote_writable=writable(remote),
+        delete_local=may_delete(remote) and writable(local),
+        delete_remote=may_delete(local) and writable(remote),
+    )
+
+
+def open_status(settings: AccountSettings) -> StatusDB:
+    """The account's status; a dry run works on a private in-memory copy of it."""
+    if settings.options.dry_run:
+        return snapshot(settings.status_path)
+    return StatusDB(settings.status_path, durable=settings.options.fsync)
+
+
+class AccountSync:
+    """Runs one sync of one account; ``cancel`` stops it between messages."""
+
+    def __init__(
+        self,
+        settings: AccountSettings,
+        emit: Emit,
+        cancel: threading.Event,
+        trace: Trace | None = None,
+    ) -> None:
+        self.settings = settings
+        self.options = settings.options
+        self.cancel = cancel
+        self.trace = trace
+        self.report = Reporter(emit, settings.name, dry_run=settings.options.dry_run)
+        self.result = AccountResult(settings.name)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()  # an account error in any worker
+
+    def run(self) -> AccountResult:
+        self.report.state(ThreadState.ACCOUNT_SYNC)
+        try:
+            self._run()
+        except Aborted:
+            self.result.aborted = True
+        except AccountError as e:
+            self._account_failed(e)
+        r = self.result
+        self.report.emit(
+            AccountFinished(r.name, r.counts, r.error, r.folders_failed, r.uidvalidity_problems)
+        )
+        self.report.state(ThreadState.IDLE)
+        return r
+
+    def _run(self) -> None:
+        status = open_status(self.settings)
+        local, remote = self._stores()
+        try:
+            match = self._match(local, remote, status)
+            self.report.emit(AccountStarted(self.settings.name, len(match.pairs)))
+            self._create_folders(match.pairs, local, remote)
+            self._sync_folders(
+                match.pairs,
+                Worker(
+                    local,
+                    remote,
+                    status,
+                    self.report,
+                    self.options,
+                    policy_for(self.settings),
+                    self.cancel,
+                ),
+            )
+        finally:
+            local.close()
+            remote.close()
+            status.close()
+
+    def _stores(self) -> tuple[Repository, Repository]:
+        s = self.settings
+        local = open_store(s.local, self.report.warn, self.trace)
+        return local, open_store(s.remote, self.report.warn, self.trace)
+
+    # -- folders ---------------------------------------------------------------
+
+    def _match(self, local: Repository, remote: Repository, status: StatusDB) -> FolderMatch:
+        self.report.state(ThreadState.CONNECTING)
+        remote_names = remote.list_folders()
+        local_names = local.list_folders()
+        self.report.state(ThreadState.ACCOUNT_SYNC)
+        s = self.settings
+        match = match_folders(
+            SideView(
+                local_names, local.sep, s.local.rules, s.local.createfolders and writable(s.local)
+            ),
+            SideView(
+                remote_names,
+                remote.sep,
+                s.remote.rules,
+                s.remote.createfolders and writable(s.remote),
+            ),
+            [(f.local_name, f.remote_name) for f in status.folders()],
+            self.options.folders,
+        )
+        for warning in match.warnings:
+            self.report.warn(warning)
+        for lname, rname, side in match.vanished:
+            self.report.warn(_vanished_message(lname, rname, side))
+        return match
+
+    def _create_folders(
+        self, pairs: list[FolderPair], local: Repository, remote: Repository
+    ) -> None:
+        for pair in pairs:
+            for create, repo, name in (
+                (pair.create_local, local, pair.local),
+                (pair.create_remote, remote, pair.remote),
+            ):
+                if not create:
+                    continue
+                if self.options.dry_run:
+                    self.report.emit(
+                        PlannedAction(self.settings.name, pair.remote, f"create folder {name!r}")
+                    )
+                else:
+                    self.report.info(f"creating folder {name!r} in {repo.name}")
+                    repo.create_folder(name)
+
+    def _sync_folders(self, pairs: list[FolderPair], first: Worker) -> None:
+        jobs: queue.Queue[tuple[int, FolderPair]] = queue.Queue()
+        for i, pair in enumerate(pairs, 1):
+            jobs.put((i, pair))
+        extra = self._worker_count(len(pairs)) - 1
+        threads = [
+            threading.Thread(
+                target=self._extra_worker,
+                args=(jobs, len(pairs)),
+                name=f"{self.settings.name}.{n + 2}",
+                daemon=True,
+            )
+            for n in range(extra)
+        ]
+        for t in threads:
+            t.start()
+        self._work(first, jobs, len(pairs))
+        for t in threads:
+            t.join()
+        if self.cancel.is_set():
+            raise Aborted("sync aborted")
+
+    def _worker_count(self, folders: int) -> int:
+        if self.options.dry_run:
+            return 1  # the in-memory status copy cannot be shared between connections
+        s = self.settings
+        return max(1, min(folders, connections(s.local), connections(s.remote)))
+
+    def _extra_worker(self, jobs: queue.Queue[tuple[int, FolderPair]], total: int) -> None:
+        report = Reporter(self.report.emit, self.settings.name, dry_run=self.options.dry_run)
+        try:
+            local, remote = self._stores()
+            status = StatusDB(self.settings.status_path, durable=self.options.fsync)
+        except AccountError as e:
+            self._account_failed(e)
+            return
+        worker = Worker(
+            local, remote, status, report, self.options, policy_for(self.settings), self.cancel
+        )
+        try:
+            self._work(worker, jobs, total)
+        finally:
+            local.close()
+            remote.close()
+            status.close()
+            report.state(ThreadState.TERMINATED)
+
+    def _work(self, w: Worker, jobs: queue.Queue[tuple[int, FolderPair]], total: int) -> None:
+        while not (self.cancel.is_set() or self._stop.is_set()):
+            try:
+                index, pair = jobs.get_nowait()
+            except queue.Empty:
+                return
+            self._one_folder(w, pair, index, total)
+
+    def _one_folder(self, w: Worker, pair: FolderPair, index: int, total: int) -> None:
+        name = self.settings.name
+        w.report.emit(FolderStarted(name, pair.remote, index, total))
+        counts, error, renumbered = SyncCounts(), None, False
+        try:
+            counts = sync_folder(w, pair)
+        except UidValidityError as e:
+            error, renumbered = str(e), True
+        except FolderError as e:
+            error = str(e)
+        except AccountError as e:
+            self._account_failed(e)
+            error = str(e)
+        except Aborted:
+            error = "aborted"
+        if error is not None and error != "aborted":
+            w.report.for_folder(pair.remote).error(Scope.FOLDER, error)
+        w.report.emit(FolderFinished(name, pair.remote, counts, error, renumbered))
+        self._tally(counts, error, renumbered)
+
+    def _tally(self, counts: SyncCounts, error: str | None, renumbered: bool) -> None:
+        with self._lock:
+            r = self.result
+            r.counts = r.counts + counts
+            if error is not None and error != "aborted":
+                r.folders_failed += 1
+            r.uidvalidity_problems += int(renumbered)
+
+    def _account_failed(self, e: AccountError) -> None:
+        with self._lock:
+            first = self.result.error is None
+            if first:
+                self.result.error = str(e)
+        if first:
+            self.report.error(Scope.ACCOUNT, str(e))
+        self._stop.set()
+
+
+def _vanished_message(lname: str, rname: str, side: str) -> str:
+    gone, kept = (lname, rname) if side == "local" else (rname, lname)
+    other = "remote" if side == "local" else "local"
+    return (
+        f"folder {gone!r} has vanished on the {side} side; blinken neither recreates it nor "
+        f"deletes the {other} folder {kept!r}: remove or rename it yourself, then run "
+        f"`blinken --forget-folder {rname}` to stop tracking it"
+    )
+
+
+def sync_account(
+    settings: AccountSettings,
+    emit: Emit,
+    cancel: threading.Event | None = None,
+    trace: Trace | None = None,
+) -> AccountResult:
+    return AccountSync(settings, emit, cancel or threading.Event(), trace).run()
+
+
+Sync = Callable[[AccountSettings, Emit, threading.Event], AccountResult]

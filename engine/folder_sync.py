@@ -1,0 +1,196 @@
+"""One folder pair, from listings to a recorded result.
+
+The order is the safety argument: check that the status still describes
+these folders (UIDVALIDITY), finish what a crash left pending, plan against
+fresh listings, refuse a plan that would empty a folder, and only then act.
+A dry run stops after planning and reports the plan instead.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from engine.errors import FolderError, MassDeleteError, UidValidityError
+from engine.events import PlannedAction, SyncCounts, ThreadState
+from engine.executor import Executor
+from engine.folders import FolderPair
+from engine.planner import Copy, Delete, Link, Plan, Policy, Record, Reflag, Side, mass_deletion
+from engine.planner import plan as make_plan
+from engine.reconcile import reconcile
+from engine.report import Reporter
+from engine.repository import FetchedMessage, Folder, FolderState, MessageInfo, MsgId, Repository
+from engine.settings import SyncOptions
+from engine.status import FolderRecord, StatusDB
+
+
+@dataclass
+class Worker:
+    """What one worker thread syncs folders with: its own connections and status handle."""
+
+    local: Repository
+    remote: Repository
+    status: StatusDB
+    report: Reporter
+    options: SyncOptions
+    policy: Policy
+    cancel: threading.Event
+
+
+def sync_folder(w: Worker, pair: FolderPair) -> SyncCounts:
+    """Sync one folder pair; raises FolderError (or a subclass) to stop just this folder."""
+    report = w.report.for_folder(pair.remote)
+    report.state(ThreadState.FOLDER_SYNC)
+    record = w.status.ensure_folder(pair.local, pair.remote)
+    local = _open(w.local, pair.local, w.options.dry_run and pair.create_local)
+    try:
+        remote = _open(w.remote, pair.remote, w.options.dry_run and pair.create_remote)
+        try:
+            return _sync_open(w, report, record, {Side.LOCAL: local, Side.REMOTE: remote})
+        finally:
+            remote.close()
+    finally:
+        local.close()
+
+
+def _sync_open(
+    w: Worker, report: Reporter, record: FolderRecord, folders: dict[Side, Folder]
+) -> SyncCounts:
+    states = {side: folder.state() for side, folder in folders.items()}
+    _check_validity(w.status, record, states)
+    report.state(ThreadState.LOADING_LIST)
+    listings = {side: folder.list_messages() for side, folder in folders.items()}
+    pendings = w.status.pending(record.id)
+    if pendings:
+        found = reconcile(pendings, folders, listings, w.status, record.id)
+        report.info(f"{found} of {len(pendings)} interrupted copies had landed; recorded them")
+    report.state(ThreadState.SYNC_CONTROLLER)
+    plan = make_plan(
+        listings[Side.LOCAL], listings[Side.REMOTE], w.status.pairs(record.id), w.policy
+    )
+    _guard(plan, listings, w.options, record)
+    if w.options.dry_run:
+        return _report_plan(plan, report)
+    counts = Executor(
+        folders[Side.LOCAL], folders[Side.REMOTE], w.status, record.id, report, w.options, w.cancel
+    ).run(plan)
+    after = folders[Side.REMOTE].state()
+    w.status.set_remote_state(record.id, after.uidnext, after.highestmodseq, after.messages)
+    return counts
+
+
+def _open(repo: Repository, name: str, missing: bool) -> Folder:
+    """The folder; in a dry run a folder we would have created is simply empty."""
+    return _EmptyFolder(name) if missing else repo.open_folder(name)
+
+
+def _check_validity(
+    status: StatusDB, record: FolderRecord, states: dict[Side, FolderState]
+) -> None:
+    """Refuse to apply a status to a folder the server has renumbered."""
+    known = {Side.LOCAL: record.local_validity, Side.REMOTE: record.remote_validity}
+    now = {side: s.uidvalidity for side, s in states.items()}
+    has_pairs = status.count_pairs(record.id) > 0 or bool(status.pending(record.id))
+    for side in (Side.LOCAL, Side.REMOTE):
+        was, is_ = known[side], now[side]
+        if has_pairs and was is not None and is_ is not None and was != is_:
+            name = record.local_name if side is Side.LOCAL else record.remote_name
+            raise UidValidityError(
+                f"UIDVALIDITY of {side.value} folder {name!r} changed from {was} to {is_}: "
+                "the server renumbered its messages, so the status no longer fits it. "
+                "Nothing was changed in this folder. To start it over, move the local folder "
+                "away and run `blinken --forget-folder` for it (see README, UIDVALIDITY)."
+            )
+    if known != now:
+        status.set_validity(record.id, now[Side.LOCAL], now[Side.REMOTE])
+
+
+def _guard(
+    plan: Plan, listings: dict[Side, list[MessageInfo]], options: SyncOptions, record: FolderRecord
+) -> None:
+    why = mass_deletion(
+        plan,
+        len(listings[Side.LOCAL]),
+        len(listings[Side.REMOTE]),
+        options.mass_delete_fraction,
+        options.mass_delete_minimum,
+    )
+    if why is not None and not options.force_deletes:
+        raise MassDeleteError(
+            f"this sync {why}, so nothing was done in this folder; if the deletion is "
+            "intended, run again with --force-deletes (or raise mass_delete_guard)"
+        )
+
+
+def _report_plan(plan: Plan, report: Reporter) -> SyncCounts:
+    """A dry run's result: each action as an event, counted as if done."""
+    for line in describe(plan.actions):
+        report.emit(PlannedAction(report.account, report.folder or "", line))
+    return planned_counts(plan)
+
+
+def describe(actions: Iterable[object]) -> Iterator[str]:
+    for a in actions:
+        if isinstance(a, Copy):
+            size = f", {a.size} bytes" if a.size is not None else ""
+            yield f"copy {a.to.other.value} message {a.src} to {a.to.value}{size}"
+        elif isinstance(a, Delete):
+            yield f"delete {a.side.value} message {a.id}"
+        elif isinstance(a, Reflag):
+            yield from _describe_flags(a)
+        elif isinstance(a, Link):
+            yield f"link local message {a.local} with remote message {a.remote}"
+        elif isinstance(a, Record) and a.new is None:
+            yield f"forget status of {a.old.local or '-'} / {a.old.remote or '-'}"
+
+
+def _describe_flags(a: Reflag) -> Iterator[str]:
+    for side in (Side.LOCAL, Side.REMOTE):
+        add, remove = a.change(side)
+        id = a.pair.local if side is Side.LOCAL else a.pair.remote
+        if (add or remove) and id is not None:
+            change = " ".join([*("+" + f for f in sorted(add)), *("-" + f for f in sorted(remove))])
+            yield f"flags of {side.value} message {id}: {change}"
+
+
+def planned_counts(plan: Plan) -> SyncCounts:
+    copies = [a for a in plan.actions if isinstance(a, Copy)]
+    reflags = [a for a in plan.actions if isinstance(a, Reflag)]
+    return SyncCounts(
+        copied_to_local=sum(1 for a in copies if a.to is Side.LOCAL),
+        copied_to_remote=sum(1 for a in copies if a.to is Side.REMOTE),
+        deleted_local=plan.deletions(Side.LOCAL),
+        deleted_remote=plan.deletions(Side.REMOTE),
+        flags_local=sum(1 for a in reflags if any(a.change(Side.LOCAL))),
+        flags_remote=sum(1 for a in reflags if any(a.change(Side.REMOTE))),
+        bytes=sum(a.size or 0 for a in copies),
+    )
+
+
+class _EmptyFolder:
+    """A folder that does not exist yet, as a dry run sees it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def state(self) -> FolderState:
+        return FolderState(uidvalidity=None, messages=0)
+
+    def list_messages(self) -> list[MessageInfo]:
+        return []
+
+    def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
+        return iter(())
+
+    def append(self, message: object) -> MsgId | None:
+        raise FolderError(f"folder {self.name!r} does not exist (dry run)")
+
+    def set_flags(self, id: MsgId, add: frozenset[str], remove: frozenset[str]) -> None:
+        raise FolderError(f"folder {self.name!r} does not exist (dry run)")
+
+    def delete(self, ids: Iterable[MsgId]) -> None:
+        raise FolderError(f"folder {self.name!r} does not exist (dry run)")
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,197 @@
+"""The engine end to end: a Maildir and a real Dovecot account, both ways."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import imapclient
+import pytest
+
+from engine.account_sync import AccountResult, sync_account
+from engine.content import to_lf
+from engine.events import Event, PlannedAction
+from engine.maildir import MaildirRepository
+from engine.settings import AccountSettings, MaildirSettings, SyncOptions
+from tests.fixtures.dovecot import DovecotUser
+
+pytestmark = pytest.mark.dovecot
+
+FOLDERS = [
+    "INBOX",
+    "Archive",
+    "Archive.2024",
+    "Archive.2024.Q1",
+    "Lists",
+    "Lists.python",
+    "Sent",
+    "Entwürfe",
+    "Projekte.Ünïcode",
+    "日本語",
+]
+
+
+def message(folder: str, n: int, size: int = 0) -> bytes:
+    body = f"Message {n} of {folder}, grüße.\r\n" + ("x" * 70 + "\r\n") * size
+    return (
+        f"From: Sender {n} <s{n}@example.org>\r\n"
+        f"To: me@example.org\r\n"
+        f"Subject: =?utf-8?q?n=C2=B0{n}?= in {folder.encode('ascii', 'replace').decode()}\r\n"
+        f"Message-ID: <{n}.{abs(hash(folder))}@test>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n"
+        f"\r\n{body}"
+    ).encode()
+
+
+def populate(client: imapclient.IMAPClient, per_folder: int) -> dict[str, set[bytes]]:
+    """Fill the server through an independent connection; returns bodies per folder."""
+    client.folder_encode = True
+    expected: dict[str, set[bytes]] = {}
+    for folder in FOLDERS:
+        if folder != "INBOX":
+            client.create_folder(folder)
+        bodies = [message(folder, n, n % 7) for n in range(per_folder)]
+        for start in range(0, len(bodies), 100):
+            client.multiappend(folder, bodies[start : start + 100])
+        expected[folder] = set(bodies)
+    return expected
+
+
+def account(tmp: Path, user: DovecotUser, **options: Any) -> AccountSettings:
+    return AccountSettings(
+        name="acct",
+        local=MaildirSettings(name="local", root=str(tmp / "Mail"), sep="."),
+        remote=user.settings(maxconnections=2),
+        status_path=str(tmp / "state" / "acct.sqlite"),
+        options=SyncOptions(**options),
+    )
+
+
+def run(settings: AccountSettings) -> tuple[AccountResult, list[Event]]:
+    events: list[Event] = []
+    lock = threading.Lock()
+
+    def emit(e: Event) -> None:
+        with lock:
+            events.append(e)
+
+    return sync_account(settings, emit), events
+
+
+def local_bodies(root: Path, folder: str) -> list[bytes]:
+    repo = MaildirRepository("check", str(root), sep=".")
+    box = repo.open_folder(folder)
+    ids = [m.id for m in box.list_messages()]
+    return [f.message.data for f in box.fetch(ids)]
+
+
+def server_bodies(client: imapclient.IMAPClient, folder: str) -> dict[int, tuple[bytes, Any]]:
+    client.select_folder(folder)
+    uids = client.search()
+    data = client.fetch(uids, ["BODY.PEEK[]", "FLAGS"]) if uids else {}
+    return {uid: (d[b"BODY[]"], set(d[b"FLAGS"])) for uid, d in data.items()}
+
+
+def test_first_sync_then_nothing_then_changes_both_ways(
+    tmp_path: Path, dovecot: DovecotUser
+) -> None:
+    client = dovecot.client()
+    expected = populate(client, 200)
+    settings = account(tmp_path, dovecot)
+
+    result, _ = run(settings)
+    assert result.ok, result
+    assert result.counts.copied_to_local == 2000
+    for folder, bodies in expected.items():
+        got = local_bodies(tmp_path / "Mail", folder)
+        assert len(got) == len(bodies), folder
+        assert set(got) == {to_lf(b) for b in bodies}, folder
+
+    again, _ = run(settings)
+    assert again.ok and again.counts.changes == 0, again.counts
+
+    _change_both_sides(tmp_path, client)
+    third, _ = run(settings)
+    assert third.ok, third
+    c = third.counts
+    assert (c.copied_to_local, c.copied_to_remote) == (1, 1)
+    assert (c.deleted_local, c.deleted_remote) == (1, 1)
+    assert c.flags_local >= 1 and c.flags_remote >= 1
+    _check_converged(tmp_path, client, "Archive")
+    fourth, _ = run(settings)
+    assert fourth.counts.changes == 0, fourth.counts
+
+
+def _change_both_sides(tmp: Path, client: imapclient.IMAPClient) -> None:
+    client.select_folder("Archive")
+    uids = sorted(client.search())
+    client.add_flags(uids[0], [b"\\Flagged"])
+    client.delete_messages(uids[1])
+    client.expunge()
+    client.append("Archive", message("Archive", 9001))
+    box = MaildirRepository("edit", str(tmp / "Mail"), sep=".").open_folder("Archive")
+    listing = box.list_messages()
+    box.set_flags(listing[10].id, frozenset("S"), frozenset())
+    box.delete([listing[11].id])
+    from engine.repository import Message
+
+    box.append(Message(message("Archive", 9002), frozenset("F")))
+
+
+def _check_converged(tmp: Path, client: imapclient.IMAPClient, folder: str) -> None:
+    remote = server_bodies(client, folder)
+    box = MaildirRepository("check", str(tmp / "Mail"), sep=".").open_folder(folder)
+    listing = {m.id: m for m in box.list_messages()}
+    local = {to_lf(f.message.data): listing[f.id].flags for f in box.fetch(list(listing))}
+    assert len(local) == len(remote) == len(listing)
+    letters = {b"\\Seen": "S", b"\\Flagged": "F", b"\\Answered": "R", b"\\Draft": "D"}
+    for body, flags in remote.values():
+        assert to_lf(body) in local
+        assert local[to_lf(body)] == frozenset(letters[f] for f in flags if f in letters)
+
+
+def test_dry_run_changes_nothing(tmp_path: Path, dovecot: DovecotUser) -> None:
+    client = dovecot.client()
+    client.folder_encode = True
+    client.create_folder("Entwürfe")
+    client.append("Entwürfe", message("Entwürfe", 1))
+    client.append("INBOX", message("INBOX", 2))
+    settings = account(tmp_path, dovecot, dry_run=True)
+
+    result, events = run(settings)
+
+    planned = [e.description for e in events if isinstance(e, PlannedAction)]
+    assert result.ok
+    assert any("create folder 'Entwürfe'" in p for p in planned), planned
+    assert sum(p.startswith("copy remote message") for p in planned) == 2
+    assert not (tmp_path / "Mail").exists()
+    assert not (tmp_path / "state").exists()
+
+
+def test_mass_deletion_is_refused_until_forced(tmp_path: Path, dovecot: DovecotUser) -> None:
+    client = dovecot.client()
+    for n in range(30):
+        client.append("INBOX", message("INBOX", n))
+    settings = account(tmp_path, dovecot)
+    assert run(settings)[0].ok
+    client.select_folder("INBOX")
+    client.delete_messages(client.search())
+    client.expunge()
+
+    refused, _ = run(settings)
+    assert refused.folders_failed == 1
+    assert len(local_bodies(tmp_path / "Mail", "INBOX")) == 30
+
+    forced, _ = run(replace(settings, options=SyncOptions(force_deletes=True)))
+    assert forced.ok and forced.counts.deleted_local == 30
+    assert local_bodies(tmp_path / "Mail", "INBOX") == []
+
+
+def test_status_file_is_private(tmp_path: Path, dovecot: DovecotUser) -> None:
+    assert run(account(tmp_path, dovecot))[0].ok
+    mode = os.stat(tmp_path / "state" / "acct.sqlite").st_mode & 0o777
+    assert mode == 0o600
