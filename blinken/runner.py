@@ -1,0 +1,201 @@
+"""The threads of a run: one loop per account, and the controls that steer them.
+
+Keys in the dashboard and signals call the same four methods (``sync_now``,
+``abort``, ``quit``, ``finish``), so both take exactly one path.  Stopping
+is always cooperative: the engine checks ``cancel`` between messages, and
+everything it has done by then is recorded, so even the second, impatient
+``quit`` leaves a status the next run continues from.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from blinken.config import Account
+from blinken.credentials import with_password
+from blinken.hooks import counts_env, run_hook
+from blinken.lock import AccountLock
+from engine.account_sync import AccountResult, sync_account
+from engine.errors import AccountError
+from engine.events import Countdown, Emit, Error, RunFinished, Scope, ThreadState
+from engine.imap_trace import Trace
+from engine.report import Reporter
+from engine.settings import AccountSettings, ImapSettings
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 3
+
+SyncFn = Callable[[AccountSettings, Emit, threading.Event, Trace | None], AccountResult]
+
+
+@dataclass
+class RunOptions:
+    once: bool = True
+    maxsyncaccounts: int = 1
+    can_prompt: bool = False
+    trace: Trace | None = None
+
+
+class Runner:
+    """Implements ``ui.base.Commands``; owns the account threads."""
+
+    def __init__(
+        self,
+        accounts: Sequence[Account],
+        emit: Emit,
+        options: RunOptions,
+        sync: SyncFn | None = None,
+    ) -> None:
+        self.accounts = [a.name for a in accounts]
+        self._accounts = list(accounts)
+        self._emit = emit
+        self._options = options
+        self._sync = sync or _default_sync
+        self._slots = threading.Semaphore(max(1, options.maxsyncaccounts))
+        self._cancel = threading.Event()  # stops syncs in flight (abort, quit)
+        self._quitting = threading.Event()  # no new syncs
+        self._wake = {a.name: threading.Event() for a in accounts}
+        self._done = threading.Event()
+        self._quit_presses = 0
+        self._results: list[AccountResult] = []
+        self._lock = threading.Lock()
+        self.exit_code = EXIT_OK
+
+    # -- Commands ------------------------------------------------------------
+
+    def sync_now(self, account: str | None = None) -> None:
+        for name, event in self._wake.items():
+            if account is None or name == account:
+                event.set()
+
+    def abort(self) -> None:
+        """Stop the syncs in flight; in a refresh loop the next sync still comes."""
+        self._cancel.set()
+
+    def finish(self) -> None:
+        """Let running syncs complete, then end the run (SIGUSR2)."""
+        self._quitting.set()
+        self.sync_now()
+
+    def quit(self) -> None:
+        self._quit_presses += 1
+        self._quitting.set()
+        self._cancel.set()
+        self.sync_now()
+
+    @property
+    def hurried(self) -> bool:
+        """Quit was asked for twice: do not wait for the syncs to wind down."""
+        return self._quit_presses >= 2
+
+    def finished(self) -> bool:
+        return self._done.is_set() or self._quit_presses >= 2
+
+    # -- running ---------------------------------------------------------------
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self._supervise, name="main", daemon=True)
+        thread.start()
+        return thread
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+    def _supervise(self) -> None:
+        Reporter(self._emit, "").state(ThreadState.MAIN)
+        threads = [
+            threading.Thread(target=self._account_loop, args=(a,), name=a.name, daemon=True)
+            for a in self._accounts
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.exit_code = self._exit_code()
+        self._emit(RunFinished(self.exit_code))
+        self._done.set()
+
+    def _exit_code(self) -> int:
+        if any(not r.ok and not r.aborted for r in self._results):
+            return EXIT_ERRORS
+        if self._cancel.is_set() or any(r.aborted for r in self._results):
+            return EXIT_STOPPED
+        return EXIT_OK
+
+    def _account_loop(self, account: Account) -> None:
+        while not self._quitting.is_set():
+            with self._slots:
+                if self._quitting.is_set():
+                    break
+                self._cancel.clear()  # an abort ends one sync, not the refresh loop
+                self._one_sync(account)
+            if self._options.once or account.autorefresh is None:
+                break
+            self._countdown(account, account.autorefresh * 60)
+        Reporter(self._emit, account.name).state(ThreadState.TERMINATED)
+
+    def _one_sync(self, account: Account) -> None:
+        report = Reporter(self._emit, account.name)
+        lock = AccountLock(account.settings.status_path, account.name)
+        try:
+            if not account.settings.options.dry_run:  # a dry run writes nothing, not even a lock
+                lock.acquire()
+        except AccountError as e:
+            self._record(AccountResult(account.name, error=str(e)))
+            self._emit(Error(Scope.ACCOUNT, str(e), account.name))
+            return
+        try:
+            run_hook("presynchook", account.presynchook, account.name, report)
+            result = self._guarded_sync(account, report)
+            env = counts_env(result.counts)
+            run_hook("postsynchook", account.postsynchook, account.name, report, env)
+            if result.counts.copied_to_local and not account.settings.options.dry_run:
+                run_hook("newmailhook", account.newmailhook, account.name, report, env)
+        finally:
+            lock.release()
+
+    def _guarded_sync(self, account: Account, report: Reporter) -> AccountResult:
+        settings = self._with_passwords(account.settings)
+        try:
+            result = self._sync(settings, self._emit, self._cancel, self._options.trace)
+        except Exception as e:  # a bug: say so loudly, keep the other accounts going
+            report.error(Scope.ACCOUNT, f"internal error (please report): {e!r}")
+            for line in traceback.format_exc().splitlines():
+                report.debug(line)
+            result = AccountResult(account.name, error=f"internal error: {e!r}")
+        self._record(result)
+        return result
+
+    def _with_passwords(self, settings: AccountSettings) -> AccountSettings:
+        def fill(repo: object) -> object:
+            if isinstance(repo, ImapSettings):
+                return with_password(repo, settings.name, self._emit, self._options.can_prompt)
+            return repo
+
+        return replace(settings, local=fill(settings.local), remote=fill(settings.remote))
+
+    def _record(self, result: AccountResult) -> None:
+        with self._lock:
+            self._results.append(result)
+
+    def _countdown(self, account: Account, seconds: float) -> None:
+        wake = self._wake[account.name]
+        wake.clear()
+        Reporter(self._emit, account.name).state(ThreadState.COUNTDOWN)
+        deadline = time.monotonic() + seconds
+        while not self._quitting.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._emit(Countdown(account.name, int(left + 0.999)))
+            if wake.wait(min(1.0, left)):
+                return
+
+
+def _default_sync(
+    settings: AccountSettings, emit: Emit, cancel: threading.Event, trace: Trace | None
+) -> AccountResult:
+    return sync_account(settings, emit, cancel, trace)

@@ -1,0 +1,149 @@
+"""The ``blinken`` command as a user runs it: a real process, a real Dovecot."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.dovecot import DovecotUser
+from tests.integration.test_sync import local_bodies, message
+
+pytestmark = pytest.mark.dovecot
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_config(tmp: Path, user: DovecotUser, extra: str = "") -> Path:
+    path = tmp / "config"
+    path.write_text(
+        f"""[general]
+accounts = Work
+metadata = {tmp}/state
+
+[Account Work]
+localrepository = Local
+remoterepository = Remote
+{extra}
+
+[Repository Local]
+type = Maildir
+localfolders = {tmp}/Mail
+
+[Repository Remote]
+type = IMAP
+remotehost = 127.0.0.1
+remoteport = {user.port}
+remoteuser = {user.user}
+remotepass = {user.password.replace("%", "%%")}
+ssl = no
+starttls = no
+maxconnections = 2
+""",
+        encoding="utf-8",
+    )
+    path.chmod(0o600)
+    return path
+
+
+def blinken(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, XDG_CONFIG_HOME="/nonexistent", HOME="/nonexistent")
+    done = subprocess.run(
+        [sys.executable, "-m", "blinken", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if check:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def test_sync_once_with_basic_ui(tmp_path: Path, dovecot: DovecotUser) -> None:
+    client = dovecot.client()
+    client.folder_encode = True
+    client.create_folder("Entwürfe")
+    for n in range(5):
+        client.append("INBOX", message("INBOX", n))
+        client.append("Entwürfe", message("Entwürfe", n))
+    config = write_config(tmp_path, dovecot)
+
+    done = blinken("-c", str(config), "-o", "-u", "basic")
+
+    assert len(local_bodies(tmp_path / "Mail", "INBOX")) == 5
+    assert len(local_bodies(tmp_path / "Mail", "Entwürfe")) == 5
+    assert dovecot.password not in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    again = blinken("-c", str(config), "-o", "-u", "machineui")
+    events = [json.loads(line) for line in again.stdout.splitlines()]
+    finished = [e for e in events if e["type"] == "account_finished"]
+    assert finished and finished[0]["counts"]["copied_to_local"] == 0
+    assert events[-1]["type"] == "run_finished" and events[-1]["exit_code"] == 0
+
+
+def test_dry_run_from_the_command_line_writes_nothing(tmp_path: Path, dovecot: DovecotUser) -> None:
+    client = dovecot.client()
+    client.append("INBOX", message("INBOX", 1))
+    config = write_config(tmp_path, dovecot)
+
+    done = blinken("-c", str(config), "-o", "-u", "basic", "--dry-run")
+
+    assert "copy remote message" in done.stdout
+    assert not (tmp_path / "Mail").exists() and not (tmp_path / "state").exists()
+
+
+def test_wrong_password_is_one_line_and_exit_1(tmp_path: Path, dovecot: DovecotUser) -> None:
+    config = write_config(tmp_path, dovecot)
+    config.write_text(config.read_text().replace(dovecot.password, "wrong-password"))
+
+    done = blinken("-c", str(config), "-o", "-u", "quiet", check=False)
+
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "wrong-password" not in done.stderr
+    assert "Work" in done.stderr
+
+
+def test_bad_config_value_names_section_and_option(tmp_path: Path, dovecot: DovecotUser) -> None:
+    config = write_config(tmp_path, dovecot, "autorefresh = soon")
+
+    done = blinken("-c", str(config), "-o", "-u", "basic", check=False)
+
+    assert done.returncode == 2
+    assert "[Account Work]" in done.stderr and "autorefresh" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_hooks_run_with_counts_in_the_environment(tmp_path: Path, dovecot: DovecotUser) -> None:
+    dovecot.client().append("INBOX", message("INBOX", 1))
+    out = tmp_path / "hook.out"
+    hooks = (
+        f"presynchook = echo pre $BLINKEN_ACCOUNT >> {out}\n"
+        f"postsynchook = echo post $BLINKEN_COPIED_TO_LOCAL >> {out}\n"
+        f"newmailhook = echo new $BLINKEN_COPIED_TO_LOCAL >> {out}; exit 3"
+    )
+    config = write_config(tmp_path, dovecot, hooks)
+
+    done = blinken("-c", str(config), "-o", "-u", "basic")
+
+    assert out.read_text().split("\n")[:3] == ["pre Work", "post 1", "new 1"]
+    assert "exited with status 3" in done.stdout
+
+
+def test_second_instance_on_the_same_account_refuses(tmp_path: Path, dovecot: DovecotUser) -> None:
+    from blinken.lock import AccountLock
+
+    config = write_config(tmp_path, dovecot)
+    held = AccountLock(str(tmp_path / "state" / "Work.sqlite"), "Work")
+    held.acquire()
+    try:
+        done = blinken("-c", str(config), "-o", "-u", "basic", check=False)
+    finally:
+        held.release()
+    assert done.returncode == 1
+    assert f"PID {os.getpid()}" in done.stdout
