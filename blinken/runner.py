@@ -21,7 +21,15 @@ from blinken.hooks import counts_env, run_hook
 from blinken.lock import AccountLock
 from engine.account_sync import AccountResult, sync_account
 from engine.errors import AccountError
-from engine.events import Countdown, Emit, Error, RunFinished, Scope, ThreadState
+from engine.events import (
+    Countdown,
+    Emit,
+    Error,
+    RunFinished,
+    Scope,
+    ThreadState,
+    ThreadStateChanged,
+)
 from engine.imap_trace import Trace
 from engine.report import Reporter
 from engine.settings import AccountSettings, ImapSettings
@@ -105,7 +113,7 @@ class Runner:
         return self._done.wait(timeout)
 
     def _supervise(self) -> None:
-        Reporter(self._emit, "").state(ThreadState.MAIN)
+        self._emit(ThreadStateChanged(threading.current_thread().name, ThreadState.MAIN))
         threads = [
             threading.Thread(target=self._account_loop, args=(a,), name=a.name, daemon=True)
             for a in self._accounts
@@ -121,7 +129,7 @@ class Runner:
     def _exit_code(self) -> int:
         if any(not r.ok and not r.aborted for r in self._results):
             return EXIT_ERRORS
-        if self._cancel.is_set() or any(r.aborted for r in self._results):
+        if any(r.aborted for r in self._results):
             return EXIT_STOPPED
         return EXIT_OK
 
