@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import NoReturn
 
 from blinken import __version__
 from blinken.config import (
@@ -28,8 +29,14 @@ from engine.settings import ImapSettings
 DEBUG_TYPES = ("imap", "maildir", "thread", "all")
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line and exit status 1, like every other mistake (argparse says 2)."""
+        self.exit(EXIT_USAGE, f"blinken: {message} (see blinken -h)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="blinken",
         description="Two-way IMAP <-> Maildir sync with a Blinkenlights dashboard. "
         "`blinken demo` shows it on a throwaway local server.",

@@ -34,7 +34,9 @@ from engine.imap_trace import Trace
 from engine.report import Reporter
 from engine.settings import AccountSettings, ImapSettings
 
-EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 3
+# OfflineIMAP's: 0 all synced, 1 errors, 2 a folder skipped for UIDVALIDITY; ours: 3 stopped.
+EXIT_OK, EXIT_ERRORS, EXIT_UIDVALIDITY, EXIT_STOPPED = 0, 1, 2, 3
+EXIT_USAGE = EXIT_ERRORS  # a bad option or config value is an error like any other
 
 SyncFn = Callable[[AccountSettings, Emit, threading.Event, Trace | None], AccountResult]
 
@@ -127,8 +129,11 @@ class Runner:
         self._done.set()
 
     def _exit_code(self) -> int:
-        if any(not r.ok and not r.aborted for r in self._results):
+        failed = [r for r in self._results if not r.ok and not r.aborted]
+        if any(r.error or r.folders_failed > r.uidvalidity_problems for r in failed):
             return EXIT_ERRORS
+        if failed:
+            return EXIT_UIDVALIDITY
         if any(r.aborted for r in self._results):
             return EXIT_STOPPED
         return EXIT_OK

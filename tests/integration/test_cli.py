@@ -114,7 +114,7 @@ def test_bad_config_value_names_section_and_option(tmp_path: Path, dovecot: Dove
 
     done = blinken("-c", str(config), "-o", "-u", "basic", check=False)
 
-    assert done.returncode == 2
+    assert done.returncode == 1
     assert "[Account Work]" in done.stderr and "autorefresh" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 
@@ -147,3 +147,40 @@ def test_second_instance_on_the_same_account_refuses(tmp_path: Path, dovecot: Do
         held.release()
     assert done.returncode == 1
     assert f"PID {os.getpid()}" in done.stdout
+
+
+def test_changed_uidvalidity_stops_the_folder_with_exit_2(
+    tmp_path: Path, dovecot: DovecotUser
+) -> None:
+    client = dovecot.client()
+    client.create_folder("Box")
+    bodies = [message("Box", n) for n in range(3)]
+    for body in bodies:
+        client.append("Box", body)
+    client.append("INBOX", message("INBOX", 1))
+    config = write_config(tmp_path, dovecot)
+    blinken("-c", str(config), "-o", "-u", "basic")
+    before = client.folder_status("Box", [b"UIDVALIDITY"])[b"UIDVALIDITY"]
+    client.delete_folder("Box")
+    client.create_folder("Box")
+    for body in bodies:
+        client.append("Box", body)
+    assert client.folder_status("Box", [b"UIDVALIDITY"])[b"UIDVALIDITY"] != before
+    client.append("INBOX", message("INBOX", 2))
+
+    done = blinken("-c", str(config), "-o", "-u", "basic", check=False)
+
+    assert done.returncode == 2, done.stdout
+    assert "UIDVALIDITY" in done.stdout and "--forget-folder" in done.stdout
+    assert len(local_bodies(tmp_path / "Mail", "Box")) == 3  # nothing deleted, nothing doubled
+    assert len(local_bodies(tmp_path / "Mail", "INBOX")) == 2  # other folders go on
+    client.select_folder("Box")
+    assert len(client.search()) == 3
+
+    (tmp_path / "Mail" / "Box").rename(tmp_path / "Box.old")
+    blinken("-c", str(config), "--forget-folder", "Box")
+    blinken("-c", str(config), "-o", "-u", "basic")
+    assert sorted(local_bodies(tmp_path / "Mail", "Box")) == sorted(
+        b.replace(b"\r\n", b"\n") for b in bodies
+    )
+    assert len(client.search()) == 3
