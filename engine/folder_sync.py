@@ -9,6 +9,7 @@ A dry run stops after planning and reports the plan instead.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -69,6 +70,8 @@ def _sync_open(
     plan = make_plan(
         listings[Side.LOCAL], listings[Side.REMOTE], w.status.pairs(record.id), w.policy
     )
+    if w.options.maxage_days is not None:
+        plan = _within_maxage(plan, folders, w.options.maxage_days, report)
     _guard(plan, listings, w.options, record)
     if w.options.dry_run:
         return _report_plan(plan, report)
@@ -78,6 +81,24 @@ def _sync_open(
     after = folders[Side.REMOTE].state()
     w.status.set_remote_state(record.id, after.uidnext, after.highestmodseq, after.messages)
     return counts
+
+
+def _within_maxage(plan: Plan, folders: dict[Side, Folder], days: int, report: Reporter) -> Plan:
+    """Copy only messages younger than ``maxage``; older ones stay where they are.
+
+    Only copies are filtered: a known message that is absent was deleted, not
+    aged out, so deletions and flag changes of old messages still travel.
+    """
+    since = time.time() - days * 86400
+    young: set[tuple[Side, MsgId]] = set()
+    for side in (Side.LOCAL, Side.REMOTE):
+        ids = [a.src for a in plan.actions if isinstance(a, Copy) and a.to is side.other]
+        if ids:
+            young |= {(side, id) for id in folders[side].ids_since(since, ids)}
+    kept = [a for a in plan.actions if not isinstance(a, Copy) or (a.to.other, a.src) in young]
+    if len(kept) < len(plan.actions):
+        report.debug(f"maxage: {len(plan.actions) - len(kept)} older messages not copied")
+    return Plan(kept, plan.notes)
 
 
 def _open(repo: Repository, name: str, missing: bool) -> Folder:
@@ -182,6 +203,9 @@ class _EmptyFolder:
 
     def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
         return iter(())
+
+    def ids_since(self, since: float, ids: Sequence[MsgId]) -> set[MsgId]:
+        return set()
 
     def append(self, message: object) -> MsgId | None:
         raise FolderError(f"folder {self.name!r} does not exist (dry run)")

@@ -19,6 +19,7 @@ the failed reconnect.
 from __future__ import annotations
 
 import imaplib
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -305,6 +306,12 @@ class ImapFolder:
 
     # -- writing -----------------------------------------------------------
 
+    def ids_since(self, since: float, ids: Sequence[MsgId]) -> set[MsgId]:
+        """One ``UID SEARCH SINCE``: day granularity, in the server's time zone."""
+        day = time.strftime("%d-%b-%Y", time.gmtime(since - 86400))
+        data = self._run("search", _uid_search, "SINCE", day)
+        return set(ids) & {str(uid) for uid in data}
+
     def append(self, message: Message) -> MsgId | None:
         """APPEND with flags and INTERNALDATE; the UID from APPENDUID, else None."""
         self._writable("append")
@@ -410,6 +417,15 @@ def _uid_command(client: Client, command: str, *args: str) -> list[Any]:
     if typ != "OK":
         raise imaplib.IMAP4.error(f"UID {command} failed: {describe_data(data)}")
     return [item for item in data if item is not None]
+
+
+def _uid_search(client: Client, *criteria: str) -> list[int]:
+    imap = client._imap
+    imap.untagged_responses.pop("SEARCH", None)
+    typ, data = imap.uid("SEARCH", *criteria)
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"UID SEARCH failed: {describe_data(data)}")
+    return [int(n) for line in data if line for n in line.split()]
 
 
 def _listing(client: Client) -> list[Any] | None:

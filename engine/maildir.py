@@ -149,6 +149,20 @@ class MaildirFolder:
                 if got is not None:
                     yield got
 
+    def ids_since(self, since: float, ids: Sequence[MsgId]) -> set[MsgId]:
+        """By modification time: we set it to the INTERNALDATE of what we write."""
+        found = set()
+        for id in ids:
+            entry = self._entries.get(id)
+            if entry is None:
+                continue
+            try:
+                if os.stat(self._file(entry)).st_mtime >= since:
+                    found.add(id)
+            except OSError:
+                continue
+        return found
+
     def append(self, message: Message) -> MsgId | None:
         letters = to_letters(message.flags)
         id, tmp = self._write_tmp(to_lf(message.data), message.internaldate, message.uid)

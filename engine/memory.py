@@ -9,6 +9,7 @@ it can stand in for either side.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -61,6 +62,14 @@ class MemoryFolder:
             message = self._box.messages.get(int(id))
             if message is not None:
                 yield FetchedMessage(id, message)
+
+    def ids_since(self, since: float, ids: Sequence[MsgId]) -> set[MsgId]:
+        box = self._box.messages
+        return {
+            id
+            for id in ids
+            if int(id) in box and (box[int(id)].internaldate or time.time()) >= since
+        }
 
     def append(self, message: Message) -> MsgId | None:
         return str(self._box.add(message))

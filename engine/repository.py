@@ -78,6 +78,13 @@ class Folder(Protocol):
         """Bodies and flags of ``ids``, in any order; missing ids are skipped."""
         ...
 
+    def ids_since(self, since: float, ids: Sequence[MsgId]) -> set[MsgId]:
+        """Those of ``ids`` whose internal date is at or after ``since`` (``maxage``).
+
+        IMAP compares whole days (SEARCH SINCE), so the window may reach a day further.
+        """
+        ...
+
     def append(self, message: Message) -> MsgId | None:
         """Store a new message durably; its id, or None if the store cannot tell."""
         ...

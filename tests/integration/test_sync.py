@@ -195,3 +195,19 @@ def test_status_file_is_private(tmp_path: Path, dovecot: DovecotUser) -> None:
     assert run(account(tmp_path, dovecot))[0].ok
     mode = os.stat(tmp_path / "state" / "acct.sqlite").st_mode & 0o777
     assert mode == 0o600
+
+
+def test_maxage_copies_only_young_messages(tmp_path: Path, dovecot: DovecotUser) -> None:
+    import datetime as dt
+
+    client = dovecot.client()
+    now = dt.datetime.now()
+    client.append("INBOX", message("INBOX", 1), msg_time=now - dt.timedelta(days=100))
+    client.append("INBOX", message("INBOX", 2), msg_time=now - dt.timedelta(days=2))
+    settings = account(tmp_path, dovecot, maxage_days=30)
+
+    first, _ = run(settings)
+    assert first.ok and first.counts.copied_to_local == 1
+    assert local_bodies(tmp_path / "Mail", "INBOX") == [to_lf(message("INBOX", 2))]
+    again, _ = run(settings)
+    assert again.ok and again.counts.changes == 0
