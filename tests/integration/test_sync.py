@@ -55,10 +55,16 @@ def populate(client: imapclient.IMAPClient, per_folder: int) -> dict[str, set[by
         if folder != "INBOX":
             client.create_folder(folder)
         bodies = [message(folder, n, n % 7) for n in range(per_folder)]
-        for start in range(0, len(bodies), 100):
-            client.multiappend(folder, bodies[start : start + 100])
+        items = [{"msg": b, "flags": _flags_for(n)} for n, b in enumerate(bodies)]
+        for start in range(0, len(items), 100):
+            client.multiappend(folder, items[start : start + 100])
         expected[folder] = set(bodies)
     return expected
+
+
+def _flags_for(n: int) -> list[bytes]:
+    chosen = [(3, b"\\Seen"), (7, b"\\Flagged"), (11, b"\\Answered"), (13, b"\\Draft")]
+    return [flag for every, flag in chosen if n % every == 0]
 
 
 def account(tmp: Path, user: DovecotUser, **options: Any) -> AccountSettings:
@@ -110,6 +116,7 @@ def test_first_sync_then_nothing_then_changes_both_ways(
         got = local_bodies(tmp_path / "Mail", folder)
         assert len(got) == len(bodies), folder
         assert set(got) == {to_lf(b) for b in bodies}, folder
+        _check_converged(tmp_path, client, folder)
 
     again, _ = run(settings)
     assert again.ok and again.counts.changes == 0, again.counts
@@ -129,14 +136,15 @@ def test_first_sync_then_nothing_then_changes_both_ways(
 def _change_both_sides(tmp: Path, client: imapclient.IMAPClient) -> None:
     client.select_folder("Archive")
     uids = sorted(client.search())
-    client.add_flags(uids[0], [b"\\Flagged"])
+    client.add_flags(uids[2], [b"\\Flagged"])  # n=2 had no flags
     client.delete_messages(uids[1])
     client.expunge()
     client.append("Archive", message("Archive", 9001))
     box = MaildirRepository("edit", str(tmp / "Mail"), sep=".").open_folder("Archive")
     listing = box.list_messages()
-    box.set_flags(listing[10].id, frozenset("S"), frozenset())
-    box.delete([listing[11].id])
+    unseen = [m for m in listing if "S" not in m.flags]
+    box.set_flags(unseen[5].id, frozenset("S"), frozenset())
+    box.delete([unseen[6].id])
     from engine.repository import Message
 
     box.append(Message(message("Archive", 9002), frozenset("F")))
@@ -211,3 +219,38 @@ def test_maxage_copies_only_young_messages(tmp_path: Path, dovecot: DovecotUser)
     assert local_bodies(tmp_path / "Mail", "INBOX") == [to_lf(message("INBOX", 2))]
     again, _ = run(settings)
     assert again.ok and again.counts.changes == 0
+
+
+def _snapshot(tmp: Path, client: imapclient.IMAPClient) -> tuple[Any, Any]:
+    files = sorted(
+        (str(p.relative_to(tmp)), p.read_bytes()) for p in (tmp / "Mail").rglob("*") if p.is_file()
+    )
+    server = {f: server_bodies(client, f) for f in ("INBOX", "Archive")}
+    status = (tmp / "state" / "acct.sqlite").read_bytes()
+    return files, (server, status)
+
+
+def test_dry_run_after_changes_on_both_sides_changes_nothing(
+    tmp_path: Path, dovecot: DovecotUser
+) -> None:
+    client = dovecot.client()
+    client.create_folder("Archive")
+    for n in range(20):
+        client.append("INBOX", message("INBOX", n))
+        client.append("Archive", message("Archive", n))
+    settings = account(tmp_path, dovecot)
+    assert run(settings)[0].ok
+    _change_both_sides(tmp_path, client)
+    before = _snapshot(tmp_path, client)
+
+    result, events = run(replace(settings, options=SyncOptions(dry_run=True)))
+
+    assert _snapshot(tmp_path, client) == before
+    planned = [e.description for e in events if isinstance(e, PlannedAction)]
+    assert sum(p.startswith("copy remote") for p in planned) == 1
+    assert sum(p.startswith("copy local") for p in planned) == 1
+    assert sum(p.startswith("delete") for p in planned) == 2
+    assert any(p.startswith("flags of remote") and "+S" in p for p in planned), planned
+    assert result.counts.changes >= 6
+    real, _ = run(settings)
+    assert replace(real.counts, bytes=0) == replace(result.counts, bytes=0)
