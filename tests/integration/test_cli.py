@@ -184,3 +184,37 @@ def test_changed_uidvalidity_stops_the_folder_with_exit_2(
         b.replace(b"\r\n", b"\n") for b in bodies
     )
     assert len(client.search()) == 3
+
+
+def test_machineui_output_of_a_real_sync_matches_the_schema(
+    tmp_path: Path, dovecot: DovecotUser
+) -> None:
+    from ui.machine_schema import validate
+
+    client = dovecot.client()
+    client.folder_encode = True
+    client.create_folder("Entwürfe")
+    for n in range(30):
+        client.append("INBOX", message("INBOX", n, n % 5), flags=[b"\\Seen"] if n % 2 else [])
+        client.append("Entwürfe", message("Entwürfe", n))
+    config = write_config(tmp_path, dovecot)
+
+    runs = [
+        blinken("-c", str(config), "-o", "-u", "machineui", "--dry-run"),
+        blinken("-c", str(config), "-o", "-u", "machineui", "-d", "imap"),
+    ]
+    client.select_folder("INBOX")
+    client.delete_messages(client.search()[:20])  # the guard stops it: an error event
+    client.expunge()
+    runs.append(blinken("-c", str(config), "-o", "-u", "machineui", check=False))
+
+    seen: set[str] = set()
+    for done in runs:
+        for line in done.stdout.splitlines():
+            obj = json.loads(line)
+            assert validate(obj) == [], (line, validate(obj))
+            seen.add(obj["type"])
+        assert dovecot.password not in done.stdout
+    assert {"thread_state", "log", "account_started", "folder_started", "progress"} <= seen
+    assert {"folder_finished", "account_finished", "error", "planned_action"} <= seen
+    assert "run_finished" in seen
