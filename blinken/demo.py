@@ -126,7 +126,7 @@ class Demo:
         self.stop()
 
 
-def prepare_demo(base_dir: Path, messages: int = 400) -> Demo:
+def prepare_demo(base_dir: Path, messages: int = 400, attachment_share: float = 0.1) -> Demo:
     """Start and fill the demo server, write ``base_dir/config``; the caller must ``stop()``.
 
     ``base_dir`` must not hold an earlier demo: its Maildir and state would
@@ -139,7 +139,9 @@ def prepare_demo(base_dir: Path, messages: int = 400) -> Demo:
     try:
         password = secrets.token_urlsafe(12)
         server.add_user(DEMO_USER, password)
-        mail = corpus.generate(DEMO_SEED, messages, corpus.DEMO_FOLDERS)
+        mail = corpus.generate(
+            DEMO_SEED, messages, corpus.DEMO_FOLDERS, attachment_share=attachment_share
+        )
         counts = corpus.populate_via_imap(
             server.host, server.port, DEMO_USER, password, mail, folders=corpus.DEMO_FOLDERS
         )

@@ -24,6 +24,13 @@ def _parser() -> argparse.ArgumentParser:
         description="Sync a generated mailbox from a throwaway local Dovecot into a Maildir.",
     )
     p.add_argument("--messages", type=int, default=400, help="messages to generate (400)")
+    p.add_argument(
+        "--attachments",
+        type=float,
+        default=0.1,
+        metavar="SHARE",
+        help="share of messages with a 50-500 KB attachment (0.1)",
+    )
     p.add_argument("--dir", type=Path, help="where to put it (default: a new temp dir)")
     p.add_argument("-u", dest="ui", help="UI (default: the dashboard on a terminal)")
     p.add_argument("-o", dest="once", action="store_true", help="sync once and stop")
@@ -38,7 +45,7 @@ def demo_main(argv: list[str]) -> int:
     base = ns.dir or Path(tempfile.mkdtemp(prefix="blinken-demo-"))
     print(f"blinken demo: starting a throwaway Dovecot with {ns.messages} messages in {base}")
     try:
-        demo = prepare_demo(base, ns.messages)
+        demo = prepare_demo(base, ns.messages, ns.attachments)
     except (DemoError, DovecotError, OSError) as e:
         print(f"blinken demo: {e}", file=sys.stderr)
         return EXIT_ERRORS

@@ -243,8 +243,19 @@ class ThrowawayDovecot:
                 time.sleep(1.1)
 
     def kick(self, user: str) -> None:
-        """Drop every connection of ``user`` (the server says BYE)."""
+        """Drop every connection of ``user`` (the server says BYE), and wait until they are gone.
+
+        ``doveadm kick`` only signals the imap processes; under load they may
+        still answer a command or two, which would make a test flaky.
+        """
         self.doveadm("kick", user)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self._logged_in(user):
+            time.sleep(0.05)
+
+    def _logged_in(self, user: str) -> bool:
+        lines = self.doveadm("who", user).splitlines()[1:]
+        return any(line.split()[:1] == [user] for line in lines)
 
     def doveadm(self, *args: str) -> str:
         """Run ``doveadm`` against this server; its standard output."""

@@ -70,7 +70,7 @@ class Runner:
         self._wake = {a.name: threading.Event() for a in accounts}
         self._done = threading.Event()
         self._quit_presses = 0
-        self._results: list[AccountResult] = []
+        self._results: dict[str, AccountResult] = {}  # the latest sync of each account
         self._lock = threading.Lock()
         self.exit_code = EXIT_OK
 
@@ -129,12 +129,13 @@ class Runner:
         self._done.set()
 
     def _exit_code(self) -> int:
-        failed = [r for r in self._results if not r.ok and not r.aborted]
+        results = list(self._results.values())
+        failed = [r for r in results if not r.ok and not r.aborted]
         if any(r.error or r.folders_failed > r.uidvalidity_problems for r in failed):
             return EXIT_ERRORS
         if failed:
             return EXIT_UIDVALIDITY
-        if any(r.aborted for r in self._results):
+        if any(r.aborted for r in results):
             return EXIT_STOPPED
         return EXIT_OK
 
@@ -192,7 +193,7 @@ class Runner:
 
     def _record(self, result: AccountResult) -> None:
         with self._lock:
-            self._results.append(result)
+            self._results[result.name] = result
 
     def _countdown(self, account: Account, seconds: float) -> None:
         wake = self._wake[account.name]

@@ -98,7 +98,9 @@ class AccountSync:
             self._account_failed(e)
         r = self.result
         self.report.emit(
-            AccountFinished(r.name, r.counts, r.error, r.folders_failed, r.uidvalidity_problems)
+            AccountFinished(
+                r.name, r.counts, r.error, r.folders_failed, r.uidvalidity_problems, r.aborted
+            )
         )
         self.report.state(ThreadState.IDLE)
         return r
@@ -245,8 +247,10 @@ class AccountSync:
         except AccountError as e:
             self._account_failed(e)
             error = str(e)
-        except Aborted:
+        except Aborted as e:
             error = "aborted"
+            if isinstance(e.done, SyncCounts):
+                counts = e.done
         if error is not None and error != "aborted":
             w.report.for_folder(pair.remote).error(Scope.FOLDER, error)
         w.report.emit(FolderFinished(name, pair.remote, counts, error, renumbered))

@@ -41,4 +41,12 @@ class ConnectionFailed(AccountError):
 
 
 class Aborted(SyncError):
-    """The user asked to stop; raised at a safe point between messages."""
+    """The user asked to stop; raised at a safe point between messages.
+
+    ``done`` carries what was completed (and recorded) before stopping, so the
+    summary can say it; it is whatever the raiser counted (a SyncCounts).
+    """
+
+    def __init__(self, message: str = "aborted", done: object = None) -> None:
+        super().__init__(message)
+        self.done = done

@@ -157,6 +157,7 @@ class AccountFinished(Event):
     error: str | None = None
     folders_failed: int = 0
     uidvalidity_problems: int = 0
+    aborted: bool = False  # stopped by the user (abort, quit, a signal) before the end
 
 
 @dataclass(frozen=True)

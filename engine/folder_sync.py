@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from engine.errors import FolderError, MassDeleteError, UidValidityError
+from engine.errors import Aborted, FolderError, MassDeleteError, UidValidityError
 from engine.events import PlannedAction, SyncCounts, ThreadState
 from engine.executor import Executor
 from engine.folders import FolderPair
@@ -75,9 +75,13 @@ def _sync_open(
     _guard(plan, listings, w.options, record)
     if w.options.dry_run:
         return _report_plan(plan, report)
-    counts = Executor(
+    executor = Executor(
         folders[Side.LOCAL], folders[Side.REMOTE], w.status, record.id, report, w.options, w.cancel
-    ).run(plan)
+    )
+    try:
+        counts = executor.run(plan)
+    except Aborted as e:
+        raise Aborted(str(e), executor.tally.counts()) from e
     after = folders[Side.REMOTE].state()
     w.status.set_remote_state(record.id, after.uidnext, after.highestmodseq, after.messages)
     return counts

@@ -245,7 +245,7 @@ class DashboardModel:
 
     def _on_account_finished(self, e: AccountFinished) -> None:
         view = self.account(e.account)
-        view.phase = "failed" if e.error else "done"
+        view.phase = "failed" if e.error else "aborted" if e.aborted else "done"
         view.error, view.changes, view.folder = e.error, e.counts.changes, None
         self.changed.add("status")
 

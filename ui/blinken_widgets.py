@@ -73,6 +73,8 @@ def _phase_words(view: AccountView, now: float) -> Markup:
         words.append("waiting for new mail (IDLE)")
     elif view.phase == "done":
         words.append(f"done, {view.changes} change(s)" if view.changes is not None else "done")
+    elif view.phase == "aborted":
+        words.append(("status.error", f"aborted after {view.changes or 0} change(s)"))
     else:
         words.append("waiting")
     seconds = view.next_sync_in(now)

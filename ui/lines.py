@@ -187,6 +187,8 @@ class LineFormatter:
             s.accounts_failed += 1
             return Level.ERROR, f"{e.account}: sync failed: {e.error}"
         failed = f"; {e.folders_failed} folder(s) failed" if e.folders_failed else ""
+        if e.aborted:
+            return Level.WARNING, f"{e.account}: sync aborted: {describe_counts(e.counts)}{failed}"
         return Level.INFO, f"{e.account}: sync done: {describe_counts(e.counts)}{failed}"
 
     def _on_Error(self, e: Error) -> tuple[Level, str]:

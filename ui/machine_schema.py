@@ -121,6 +121,7 @@ SCHEMAS: dict[str, Schema] = {
         error=OPT_STRING,
         folders_failed=COUNT,
         uidvalidity_problems=COUNT,
+        aborted={"type": "boolean"},
     ),
     "error": _event(
         "error",

@@ -48,11 +48,11 @@ def demo_pane(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[
         if os.environ.get("CI"):
             pytest.fail("tmux is not installed")
         pytest.skip("tmux is not installed")
-    width, height = getattr(request, "param", (100, 30))
+    width, height, extra = getattr(request, "param", (100, 30, "--messages 40"))
     socket = f"blinken-test-{os.getpid()}"
     exit_file = tmp_path / "exit"
     command = (
-        f"cd {ROOT} && TERM=xterm-256color {sys.executable} -m blinken demo --messages 40 "
+        f"cd {ROOT} && TERM=xterm-256color {sys.executable} -m blinken demo {extra} "
         f"--dir {tmp_path / 'demo'}; echo $? > {exit_file}; sleep 60"
     )
     subprocess.run(
@@ -94,7 +94,7 @@ def test_dashboard_syncs_and_obeys_keys(demo_pane: tuple[Pane, Path]) -> None:
     assert (exit_file.parent / "demo" / "Mail" / "INBOX" / "cur").is_dir()
 
 
-@pytest.mark.parametrize("demo_pane", [(80, 24)], indirect=True)
+@pytest.mark.parametrize("demo_pane", [(80, 24, "--messages 40")], indirect=True)
 def test_dashboard_is_usable_at_80x24(demo_pane: tuple[Pane, Path]) -> None:
     pane, exit_file = demo_pane
     text = pane.wait_for(lambda t: "next sync in" in t)
@@ -106,3 +106,45 @@ def test_dashboard_is_usable_at_80x24(demo_pane: tuple[Pane, Path]) -> None:
     while not exit_file.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert exit_file.read_text().strip() == "0"
+
+
+def _wait_exit(exit_file: Path) -> str:
+    deadline = time.monotonic() + 30
+    while not exit_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return exit_file.read_text().strip()
+
+
+@pytest.mark.parametrize("demo_pane", [(100, 30, "--messages 400 --attachments 1")], indirect=True)
+def test_abort_stops_the_sync_and_the_next_one_finishes_it(
+    demo_pane: tuple[Pane, Path],
+) -> None:
+    pane, exit_file = demo_pane
+    pane.wait_for(lambda t: "syncing folder" in t, timeout=90)
+    pane.keys("a")
+    aborted = pane.wait_for(lambda t: "sync aborted" in t or "sync done" in t)
+    assert "sync aborted" in aborted, "the sync ended before the abort: make it longer"
+    assert "aborted after" in aborted.splitlines()[-1] or "aborted" in aborted
+
+    pane.keys("r")
+    pane.wait_for(lambda t: "sync done" in t, timeout=60)
+    pane.keys("q")
+    assert _wait_exit(exit_file) == "0"
+    maildir = exit_file.parent / "demo" / "Mail"
+    files = [p for p in maildir.rglob("*") if p.is_file() and p.parent.name in ("cur", "new")]
+    ids = [_message_id(p.read_bytes()) for p in files]
+    assert len(ids) == len(set(ids)) == 400 + _trickled(ids)
+
+
+def _message_id(data: bytes) -> bytes:
+    for line in data.split(b"\n"):
+        if line.lower().startswith(b"message-id:"):
+            return line.split(b":", 1)[1].strip()
+    raise AssertionError("no Message-ID")
+
+
+def _trickled(ids: list[bytes]) -> int:
+    """Messages the demo's trickle delivered while the test ran (another seed)."""
+    from blinken.demo import TRICKLE_SEED
+
+    return sum(f".{TRICKLE_SEED}.".encode() in i for i in ids)
