@@ -29,9 +29,9 @@ from engine.events import (
 from engine.folder_sync import Worker, sync_folder
 from engine.folders import FolderMatch, FolderPair, SideView, match_folders
 from engine.imap_trace import Trace
-from engine.planner import Policy
+from engine.planner import Policy, Side
 from engine.report import Reporter
-from engine.repository import Repository
+from engine.repository import FolderState, Repository
 from engine.settings import AccountSettings
 from engine.status import StatusDB, snapshot
 from engine.stores import connections, may_delete, open_store, writable
@@ -87,6 +87,7 @@ class AccountSync:
         self.result = AccountResult(settings.name)
         self._lock = threading.Lock()
         self._stop = threading.Event()  # an account error in any worker
+        self._states: dict[Side, dict[str, FolderState]] = {}
 
     def run(self) -> AccountResult:
         self.report.state(ThreadState.ACCOUNT_SYNC)
@@ -112,22 +113,36 @@ class AccountSync:
             match = self._match(local, remote, status)
             self.report.emit(AccountStarted(self.settings.name, len(match.pairs)))
             self._create_folders(match.pairs, local, remote)
-            self._sync_folders(
-                match.pairs,
-                Worker(
-                    local,
-                    remote,
-                    status,
-                    self.report,
-                    self.options,
-                    policy_for(self.settings),
-                    self.cancel,
-                ),
-            )
+            self._states = self._folder_states(match.pairs, local, remote)
+            self._sync_folders(match.pairs, self._worker(local, remote, status, self.report))
         finally:
             local.close()
             remote.close()
             status.close()
+
+    def _worker(
+        self, local: Repository, remote: Repository, status: StatusDB, report: Reporter
+    ) -> Worker:
+        policy = policy_for(self.settings)
+        return Worker(
+            local, remote, status, report, self.options, policy, self.cancel, self._states
+        )
+
+    def _folder_states(
+        self, pairs: list[FolderPair], local: Repository, remote: Repository
+    ) -> dict[Side, dict[str, FolderState]]:
+        """Every folder's state in one go, so unchanged folders need not be opened."""
+        out: dict[Side, dict[str, FolderState]] = {}
+        for side, repo, names in (
+            (Side.LOCAL, local, [p.local for p in pairs if not p.create_local]),
+            (Side.REMOTE, remote, [p.remote for p in pairs if not p.create_remote]),
+        ):
+            try:
+                out[side] = repo.folder_states(names) if names else {}
+            except FolderError as e:
+                self.report.debug(f"no folder states from {repo.name}: {e}")
+                out[side] = {}
+        return out
 
     def _stores(self) -> tuple[Repository, Repository]:
         s = self.settings
@@ -215,9 +230,7 @@ class AccountSync:
         except AccountError as e:
             self._account_failed(e)
             return
-        worker = Worker(
-            local, remote, status, report, self.options, policy_for(self.settings), self.cancel
-        )
+        worker = self._worker(local, remote, status, report)
         try:
             self._work(worker, jobs, total)
         finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from engine.errors import Aborted, FolderError, MassDeleteError, UidValidityError
 from engine.events import PlannedAction, SyncCounts, ThreadState
@@ -21,7 +21,15 @@ from engine.planner import Copy, Delete, Link, Plan, Policy, Record, Reflag, Sid
 from engine.planner import plan as make_plan
 from engine.reconcile import reconcile
 from engine.report import Reporter
-from engine.repository import FetchedMessage, Folder, FolderState, MessageInfo, MsgId, Repository
+from engine.repository import (
+    FetchedMessage,
+    Flags,
+    Folder,
+    FolderState,
+    MessageInfo,
+    MsgId,
+    Repository,
+)
 from engine.settings import SyncOptions
 from engine.status import FolderRecord, StatusDB
 
@@ -37,6 +45,16 @@ class Worker:
     options: SyncOptions
     policy: Policy
     cancel: threading.Event
+    # Both sides' folder states, read for all folders at once before any is opened.
+    states: dict[Side, dict[str, FolderState]] = field(default_factory=dict)
+
+    def stamps(self, pair: FolderPair) -> dict[Side, str | None]:
+        local = self.states.get(Side.LOCAL, {}).get(pair.local)
+        remote = self.states.get(Side.REMOTE, {}).get(pair.remote)
+        return {
+            Side.LOCAL: local.stamp if local is not None else None,
+            Side.REMOTE: remote.stamp if remote is not None else None,
+        }
 
 
 def sync_folder(w: Worker, pair: FolderPair) -> SyncCounts:
@@ -44,24 +62,64 @@ def sync_folder(w: Worker, pair: FolderPair) -> SyncCounts:
     report = w.report.for_folder(pair.remote)
     report.state(ThreadState.FOLDER_SYNC)
     record = w.status.ensure_folder(pair.local, pair.remote)
+    stamps = w.stamps(pair)
+    if _unchanged(record, stamps) and not w.status.pending(record.id):
+        report.debug("unchanged on both sides since the last sync")
+        return SyncCounts()
     local = _open(w.local, pair.local, w.options.dry_run and pair.create_local)
     try:
         remote = _open(w.remote, pair.remote, w.options.dry_run and pair.create_remote)
         try:
-            return _sync_open(w, report, record, {Side.LOCAL: local, Side.REMOTE: remote})
+            folders = {Side.LOCAL: local, Side.REMOTE: remote}
+            counts, clean = _sync_open(w, report, record, folders)
         finally:
             remote.close()
     finally:
         local.close()
+    if not w.options.dry_run:
+        w.status.set_stamps(
+            record.id, *(stamps[s] if clean else None for s in (Side.LOCAL, Side.REMOTE))
+        )
+    return counts
+
+
+def _unchanged(record: FolderRecord, stamps: dict[Side, str | None]) -> bool:
+    """Both sides carry the stamps of the last clean sync: nothing to look at."""
+    was = (record.local_stamp, record.remote_stamp)
+    now = (stamps[Side.LOCAL], stamps[Side.REMOTE])
+    return None not in was and was == now
+
+
+def _listing(
+    folder: Folder, side: Side, record: FolderRecord, state: FolderState, status: StatusDB
+) -> list[MessageInfo]:
+    """The remote side's listing from its changes since the last clean sync, if it can."""
+    modseq = record.remote_highestmodseq
+    usable = (
+        side is Side.REMOTE
+        and modseq is not None
+        and record.remote_stamp is not None  # the last sync left nothing behind
+        and record.remote_validity == state.uidvalidity
+    )
+    if usable and modseq is not None:
+        known = {p.remote: p.remote_flags for p in status.pairs(record.id) if p.remote}
+        rebuilt = folder.changes_since(modseq, known)
+        if rebuilt is not None:
+            return rebuilt
+    return folder.list_messages()
 
 
 def _sync_open(
     w: Worker, report: Reporter, record: FolderRecord, folders: dict[Side, Folder]
-) -> SyncCounts:
+) -> tuple[SyncCounts, bool]:
+    """The counts, and whether the sync left nothing undone (so its stamps may be kept)."""
     states = {side: folder.state() for side, folder in folders.items()}
     _check_validity(w.status, record, states)
     report.state(ThreadState.LOADING_LIST)
-    listings = {side: folder.list_messages() for side, folder in folders.items()}
+    listings = {
+        side: _listing(folder, side, record, states[side], w.status)
+        for side, folder in folders.items()
+    }
     pendings = w.status.pending(record.id)
     if pendings:
         found = reconcile(pendings, folders, listings, w.status, record.id)
@@ -74,7 +132,7 @@ def _sync_open(
         plan = _within_maxage(plan, folders, w.options.maxage_days, report)
     _guard(plan, listings, w.options, record)
     if w.options.dry_run:
-        return _report_plan(plan, report)
+        return _report_plan(plan, report), False
     executor = Executor(
         folders[Side.LOCAL], folders[Side.REMOTE], w.status, record.id, report, w.options, w.cancel
     )
@@ -82,9 +140,11 @@ def _sync_open(
         counts = executor.run(plan)
     except Aborted as e:
         raise Aborted(str(e), executor.tally.counts()) from e
-    after = folders[Side.REMOTE].state()
-    w.status.set_remote_state(record.id, after.uidnext, after.highestmodseq, after.messages)
-    return counts
+    # The numbers from before the listing: whatever changed since (our own writes
+    # included) has a higher MODSEQ and is seen by the next sync.
+    before = states[Side.REMOTE]
+    w.status.set_remote_state(record.id, before.uidnext, before.highestmodseq, before.messages)
+    return counts, counts.skipped == 0 and not executor.tally.pending_left
 
 
 def _within_maxage(plan: Plan, folders: dict[Side, Folder], days: int, report: Reporter) -> Plan:
@@ -107,7 +167,9 @@ def _within_maxage(plan: Plan, folders: dict[Side, Folder], days: int, report: R
 
 def _open(repo: Repository, name: str, missing: bool) -> Folder:
     """The folder; in a dry run a folder we would have created is simply empty."""
-    return _EmptyFolder(name) if missing else repo.open_folder(name)
+    if missing:
+        return _EmptyFolder(name)
+    return repo.open_folder(name)
 
 
 def _check_validity(
@@ -210,6 +272,9 @@ class _EmptyFolder:
 
     def ids_since(self, since: float, ids: Sequence[MsgId]) -> set[MsgId]:
         return set()
+
+    def changes_since(self, modseq: int, known: dict[MsgId, Flags]) -> list[MessageInfo] | None:
+        return None
 
     def append(self, message: object) -> MsgId | None:
         raise FolderError(f"folder {self.name!r} does not exist (dry run)")

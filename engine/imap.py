@@ -26,7 +26,7 @@ from typing import Any
 from imapclient.imapclient import _literal
 from imapclient.response_parser import parse_fetch_response
 
-from engine import imap_parse, imap_utf7
+from engine import imap_parse, imap_state, imap_utf7
 from engine.content import to_crlf
 from engine.errors import FolderError, MessageError, SyncError, UidValidityError
 from engine.flags import from_imap, to_imap
@@ -56,6 +56,8 @@ class ImapRepository:
         self._client: Client | None = None
         self._sep: str | None = None
         self._selected: ImapFolder | None = None
+        self._qresync = False
+        self._listed_states: dict[str, FolderState] = {}
         self._wire_names: dict[str, str] = {}  # names whose wire form is not encode(name)
 
     # -- connection ------------------------------------------------------
@@ -65,7 +67,21 @@ class ImapRepository:
         if self._client is None:
             self._client = connect(self.settings, self._trace)
             self._selected = None
+            self._qresync = self._enable_qresync(self._client)
         return self._client
+
+    def _enable_qresync(self, client: Client) -> bool:
+        """ENABLE QRESYNC right after login (it must precede any SELECT)."""
+        if not client.has_capability("QRESYNC"):
+            return False
+        try:
+            return bool(client.enable("QRESYNC"))
+        except imaplib.IMAP4.error:
+            return False
+
+    def enabled_qresync(self) -> bool:
+        self.client()
+        return self._qresync
 
     def _drop(self) -> None:
         client, self._client = self._client, None
@@ -118,9 +134,20 @@ class ImapRepository:
         except ValueError as exc:
             raise FolderError(f"{self.name}: unusable folder name {name!r}: {exc}") from exc
 
-    def _list(self) -> list[tuple[str, bool]]:
-        """(name, selectable) of every mailbox; remembers the delimiter."""
-        entries = self.run("LIST", None, lambda c: c.list_folders("", "*"))
+    def _list(self, with_status: bool = False) -> list[tuple[str, bool]]:
+        """(name, selectable) of every mailbox; remembers the delimiter.
+
+        ``with_status`` asks for every folder's state in the same command where
+        the server offers LIST-STATUS, and keeps it for :meth:`folder_states`.
+        """
+        self._listed_states = {}
+        if with_status and self.has_capability("LIST-STATUS"):
+            condstore = self.has_capability("CONDSTORE")
+            entries, self._listed_states = self.run(
+                "LIST", None, lambda c: imap_state.list_status(c, condstore)
+            )
+        else:
+            entries = self.run("LIST", None, lambda c: c.list_folders("", "*"))
         out = []
         for flags, delimiter, raw in entries:
             if delimiter and self._sep is None:
@@ -140,7 +167,7 @@ class ImapRepository:
             return wire
 
     def list_folders(self) -> list[str]:
-        return sorted(name for name, selectable in self._list() if selectable)
+        return sorted(name for name, selectable in self._list(with_status=True) if selectable)
 
     def create_folder(self, name: str) -> None:
         """CREATE (and SUBSCRIBE) the folder and any missing parents."""
@@ -177,6 +204,19 @@ class ImapRepository:
         self.run("CREATE", name, create)
 
     # -- folders ---------------------------------------------------------
+
+    def folder_states(self, names: Sequence[str]) -> dict[str, FolderState]:
+        """From the last LIST where it brought them (LIST-STATUS), else one pipelined
+        round of STATUS commands."""
+        states, self._listed_states = self._listed_states, {}
+        if names and all(n in states for n in names):
+            return {n: states[n] for n in names}
+        condstore = self.has_capability("CONDSTORE")
+        wires = {self.wire_name(n): n for n in names}
+        found = self.run(
+            "STATUS", None, lambda c: imap_state.pipelined_status(c._imap, list(wires), condstore)
+        )
+        return {n: found[n] for n in names if n in found}
 
     def open_folder(self, name: str) -> ImapFolder:
         folder = ImapFolder(self, name, self.wire_name(name))
@@ -230,12 +270,7 @@ class ImapFolder:
 
     def select(self) -> None:
         response = self._repo.select(self)
-        state = FolderState(
-            uidvalidity=response.get(b"UIDVALIDITY"),
-            uidnext=response.get(b"UIDNEXT"),
-            messages=response.get(b"EXISTS"),
-            highestmodseq=response.get(b"HIGHESTMODSEQ"),
-        )
+        state = imap_state.state_from(response)
         old = self._state
         if old is not None and old.uidvalidity != state.uidvalidity:
             self._repo.forget(self)  # so every later use re-selects and fails again
@@ -305,6 +340,25 @@ class ImapFolder:
             yield from _fetched(data, set(chunk))
 
     # -- writing -----------------------------------------------------------
+
+    def changes_since(self, modseq: int, known: dict[MsgId, Flags]) -> list[MessageInfo] | None:
+        """The listing rebuilt from CHANGEDSINCE (and VANISHED): work in proportion to
+        the changes.  Messages not in ``known`` and unchanged since ``modseq`` are not
+        in the result (they were deliberately left alone before: maxage, errors)."""
+        if self.state().highestmodseq is None or not self._repo.has_capability("CONDSTORE"):
+            return None
+        qresync = self._repo.enabled_qresync()
+        uids = [int(id) for id in known if _uid(id) is not None]
+        exists = self.state().messages or 0
+        delta = self._run(
+            "changes", lambda c: imap_state.changes_since(c._imap, modseq, uids, exists, qresync)
+        )
+        listing = {id: MessageInfo(id, flags) for id, flags in known.items()}
+        for uid in delta.vanished:
+            listing.pop(str(uid), None)
+        for info in delta.changed:
+            listing[info.id] = info
+        return sorted(listing.values(), key=lambda m: int(m.id))
 
     def ids_since(self, since: float, ids: Sequence[MsgId]) -> set[MsgId]:
         """One ``UID SEARCH SINCE``: day granularity, in the server's time zone."""

@@ -52,6 +52,7 @@ from engine.repository import (
 Warn = Callable[[str], None]
 
 SUBDIRS = ("cur", "new", "tmp")
+STAMP_SETTLE = 2.0  # seconds a directory must be unchanged before its mtime is trusted
 TMP_MAX_AGE = 36 * 3600  # the Maildir rule for abandoned deliveries
 _DIR_MODE = 0o700  # mail is private
 _FILE_MODE = 0o600
@@ -148,6 +149,9 @@ class MaildirFolder:
                 got = self._read(id)
                 if got is not None:
                     yield got
+
+    def changes_since(self, modseq: int, known: dict[MsgId, Flags]) -> list[MessageInfo] | None:
+        return None  # names are the listing; the folder stamp says when to read them
 
     def ids_since(self, since: float, ids: Sequence[MsgId]) -> set[MsgId]:
         """By modification time: we set it to the INTERNALDATE of what we write."""
@@ -470,6 +474,22 @@ class MaildirRepository:
                     self._mkdir(os.path.join(path, sub))
         except OSError as err:
             raise FolderError(f"cannot create folder {name!r}: {err.strerror or err}") from err
+
+    def folder_states(self, names: Sequence[str]) -> dict[str, FolderState]:
+        """Stamps from the mtimes of ``new/`` and ``cur/``: delivering, renaming (a flag
+        change) and deleting all touch them.  A stamp younger than ``STAMP_SETTLE``
+        seconds is not given out: a change in the same clock tick could hide in it."""
+        out: dict[str, FolderState] = {}
+        settled = time.time_ns() - int(STAMP_SETTLE * 1e9)
+        for name in names:
+            path = os.path.join(self.root, *self._parts(name))
+            try:
+                times = [os.stat(os.path.join(path, sub)).st_mtime_ns for sub in ("new", "cur")]
+            except (OSError, FolderError):
+                continue
+            stamp = f"maildir:{times[0]}:{times[1]}" if max(times) < settled else None
+            out[name] = FolderState(uidvalidity=None, stamp=stamp)
+        return out
 
     def open_folder(self, name: str) -> MaildirFolder:
         path = os.path.join(self.root, *self._parts(name))

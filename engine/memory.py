@@ -34,12 +34,17 @@ class MemoryMailbox:
     uidvalidity: int = field(default_factory=lambda: next(_validity))
     uidnext: int = 1
     messages: dict[int, Message] = field(default_factory=dict)
+    version: int = 0  # bumped by every change: the folder's stamp
 
     def add(self, message: Message) -> int:
         uid = self.uidnext
         self.uidnext += 1
         self.messages[uid] = message
+        self.version += 1
         return uid
+
+    def stamp(self) -> str:
+        return f"memory:{self.uidvalidity}:{self.version}"
 
 
 class MemoryFolder:
@@ -49,7 +54,7 @@ class MemoryFolder:
 
     def state(self) -> FolderState:
         box = self._box
-        return FolderState(box.uidvalidity, box.uidnext, len(box.messages))
+        return FolderState(box.uidvalidity, box.uidnext, len(box.messages), stamp=box.stamp())
 
     def list_messages(self) -> list[MessageInfo]:
         return [
@@ -62,6 +67,9 @@ class MemoryFolder:
             message = self._box.messages.get(int(id))
             if message is not None:
                 yield FetchedMessage(id, message)
+
+    def changes_since(self, modseq: int, known: dict[MsgId, Flags]) -> list[MessageInfo] | None:
+        return None
 
     def ids_since(self, since: float, ids: Sequence[MsgId]) -> set[MsgId]:
         box = self._box.messages
@@ -80,10 +88,12 @@ class MemoryFolder:
             raise MessageError(f"message {id} is gone from {self.name}")
         flags = (message.flags | add) - remove
         self._box.messages[int(id)] = Message(message.data, flags, message.internaldate)
+        self._box.version += 1
 
     def delete(self, ids: Iterable[MsgId]) -> None:
         for id in ids:
-            self._box.messages.pop(int(id), None)
+            if self._box.messages.pop(int(id), None) is not None:
+                self._box.version += 1
 
     def close(self) -> None:
         pass
@@ -110,6 +120,13 @@ class MemoryRepository:
         if box is None:
             raise FolderError(f"folder {name!r} does not exist in {self.name}")
         return MemoryFolder(name, box)
+
+    def folder_states(self, names: Sequence[str]) -> dict[str, FolderState]:
+        return {
+            name: FolderState(box.uidvalidity, box.uidnext, len(box.messages), stamp=box.stamp())
+            for name in names
+            if (box := self.boxes.get(name)) is not None
+        }
 
     def close(self) -> None:
         pass

@@ -59,6 +59,9 @@ class FolderState:
     uidnext: int | None = None
     messages: int | None = None
     highestmodseq: int | None = None
+    # Changes whenever a message is added, removed or reflagged; None: cannot tell.
+    # Equal stamps at two syncs mean the folder need not even be opened.
+    stamp: str | None = None
 
 
 class Folder(Protocol):
@@ -76,6 +79,15 @@ class Folder(Protocol):
 
     def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
         """Bodies and flags of ``ids``, in any order; missing ids are skipped."""
+        ...
+
+    def changes_since(self, modseq: int, known: dict[MsgId, Flags]) -> list[MessageInfo] | None:
+        """The full listing rebuilt from what changed since ``modseq`` (CONDSTORE).
+
+        ``known`` maps the ids the status holds to their last synced flags;
+        messages that did not change keep those.  None: the store cannot do
+        this, so the caller lists everything.
+        """
         ...
 
     def ids_since(self, since: float, ids: Sequence[MsgId]) -> set[MsgId]:
@@ -116,6 +128,13 @@ class Repository(Protocol):
 
     def open_folder(self, name: str) -> Folder:
         """Open an existing folder; a missing one raises FolderError."""
+        ...
+
+    def folder_states(self, names: Sequence[str]) -> dict[str, FolderState]:
+        """The states of many folders at once, as cheaply as the store allows.
+
+        Folders missing from the answer are simply unknown (opened and listed).
+        """
         ...
 
     def close(self) -> None: ...

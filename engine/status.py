@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from engine.errors import AccountError
 from engine.repository import Flags, MsgId
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _V1 = """
 CREATE TABLE folders (
@@ -65,7 +65,13 @@ ALTER TABLE folders ADD COLUMN local_highestmodseq INTEGER;
 ALTER TABLE folders ADD COLUMN last_sync REAL;
 """
 
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}
+# Version 3: opaque per-side stamps; equal stamps mean the folder can be skipped.
+_V3 = """
+ALTER TABLE folders ADD COLUMN local_stamp TEXT;
+ALTER TABLE folders ADD COLUMN remote_stamp TEXT;
+"""
+
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3}
 
 LOCAL = "local"
 REMOTE = "remote"
@@ -110,6 +116,8 @@ class FolderRecord:
     remote_highestmodseq: int | None = None
     remote_messages: int | None = None
     last_sync: float | None = None
+    local_stamp: str | None = None
+    remote_stamp: str | None = None
 
 
 def flags_text(flags: Iterable[str]) -> str:
@@ -180,6 +188,14 @@ class StatusDB:
                 (uidnext, modseq, messages, time.time(), folder_id),
             )
 
+    def set_stamps(self, folder_id: int, local: str | None, remote: str | None) -> None:
+        """What both sides looked like when a sync that left nothing undone began."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE folders SET local_stamp = ?, remote_stamp = ? WHERE id = ?",
+                (local, remote, folder_id),
+            )
+
     def forget_folder(self, folder_id: int) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM folders WHERE id = ?", (folder_id,))
@@ -214,7 +230,8 @@ class StatusDB:
 
 _FOLDER_COLS = (
     "id, local_name, remote_name, local_validity, remote_validity,"
-    " remote_uidnext, remote_highestmodseq, remote_messages, last_sync"
+    " remote_uidnext, remote_highestmodseq, remote_messages, last_sync,"
+    " local_stamp, remote_stamp"
 )
 
 

@@ -1,0 +1,86 @@
+"""Stateful sync against Dovecot, checked by the commands that cross the wire."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from engine import maildir
+from engine.account_sync import AccountResult, sync_account
+from engine.events import discard
+from engine.settings import AccountSettings
+from tests.fixtures.dovecot import DovecotUser
+from tests.integration.test_sync import account, message, populate
+
+pytestmark = pytest.mark.dovecot
+
+
+def traced(settings: AccountSettings) -> tuple[AccountResult, list[str]]:
+    lines: list[str] = []
+    lock = threading.Lock()
+
+    def trace(line: str) -> None:
+        with lock:
+            lines.append(line)
+
+    return sync_account(settings, discard, trace=trace), lines
+
+
+def commands(lines: list[str]) -> list[str]:
+    """Client commands without their tags."""
+    return [line[3:].split(" ", 1)[1] for line in lines if line.startswith("C: ")]
+
+
+@pytest.fixture
+def settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trust Maildir stamps at once (the tests make no change in the same clock tick)."""
+    monkeypatch.setattr(maildir, "STAMP_SETTLE", 0.0)
+
+
+def test_noop_sync_selects_no_folder(tmp_path: Path, dovecot: DovecotUser, settled: None) -> None:
+    populate(dovecot.client(), 20)
+    settings = account(tmp_path, dovecot)
+    assert traced(settings)[0].ok
+    assert traced(settings)[0].ok  # records stamps for the folders the first run created
+
+    result, lines = traced(settings)
+
+    sent = commands(lines)
+    assert result.ok and result.counts.changes == 0
+    assert not [c for c in sent if c.startswith(("SELECT", "EXAMINE"))], sent
+    assert any(c.startswith("LIST") and "RETURN (STATUS" in c for c in sent), sent
+    assert len(sent) <= 6, sent  # capability, login, enable(s), list-status, logout
+
+
+def test_one_flag_change_fetches_one_message(
+    tmp_path: Path, dovecot: DovecotUser, settled: None
+) -> None:
+    client = dovecot.client()
+    populate(client, 50)
+    settings = account(tmp_path, dovecot)
+    traced(settings)
+    traced(settings)
+    client.select_folder("Archive")
+    uid = sorted(client.search())[5]
+    client.add_flags(uid, [b"\\Flagged"])
+    client.delete_messages(sorted(client.search())[7])
+    client.expunge()
+    client.append("Archive", message("Archive", 777))
+
+    result, lines = traced(settings)
+
+    assert result.ok
+    c = result.counts
+    assert (c.flags_local, c.deleted_local, c.copied_to_local) == (1, 1, 1)
+    sent = commands(lines)
+    selects = [s for s in sent if s.startswith("SELECT")]
+    assert len(selects) == 1 and "Archive" in selects[0], sent
+    fetches = [s for s in sent if s.startswith("UID FETCH")]
+    assert not [f for f in fetches if "1:*" in f and "CHANGEDSINCE" not in f], fetches
+    answers = [line for line in lines if line.startswith("S: * ") and " FETCH " in line]
+    # the flag change and the new message; the body fetch of the new one
+    assert len(answers) <= 3, answers
+    again, _ = traced(settings)
+    assert again.ok and again.counts.changes == 0
