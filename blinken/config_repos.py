@@ -10,17 +10,23 @@ appear in a message or a repr.
 from __future__ import annotations
 
 import configparser
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import CodeType
 
+from blinken.config_auth import (
+    AUTH_OPTIONS,
+    CommandSecret,
+    parse_keyring_store,
+    read_mechanisms,
+    read_tunnel,
+)
+from blinken.config_tls import TLS_OPTIONS, read_tls
 from blinken.config_values import (
     BadValue,
     ConfigCallError,
     Override,
     SectionReader,
-    parse_fingerprints,
     parse_int,
     show,
 )
@@ -41,9 +47,8 @@ _COMMON = ("type", "readonly", "createfolders", "sync_deletes", *RULE_OPTIONS)
 _MAILDIR = ("localfolders", "sep", "maildir-windows-compatible")
 _IMAP = (
     "remotehost", "remotehosteval", "remoteport", "remoteporteval", "remoteuser",
-    "remoteusereval", "remotepass", "remotepassfile", "remotepasseval", "ssl", "starttls",
-    "sslcacertfile", "cert_fingerprint", "ssl_verify", "allow_plaintext_login",
-    "maxconnections", "idlefolders", "preauthtunnel",
+    "remoteusereval", "remotepass", "remotepassfile", "remotepasseval", *TLS_OPTIONS,
+    "maxconnections", "idlefolders", "preauthtunnel", *AUTH_OPTIONS,
     "sep",  # OfflineIMAP ignores it for IMAP too: the server says what it is
 )  # fmt: skip
 
@@ -59,12 +64,11 @@ _MAILDIR_UNSUPPORTED: dict[str, bool | None] = {
 }  # fmt: skip
 _IMAP_UNSUPPORTED: dict[str, bool | None] = {
     **_SHARED_UNSUPPORTED,
-    "ipv6": None, "sslclientcert": None, "sslclientkey": None, "ssl_version": None,
-    "tls_level": None, "remote_identity": None, "auth_mechanisms": None,
+    "ipv6": None, "sslclientcert": None, "sslclientkey": None,
+    "remote_identity": None,
     "oauth2_client_id": None, "oauth2_client_secret": None, "oauth2_client_id_eval": None,
-    "oauth2_client_secret_eval": None, "oauth2_access_token": None,
-    "oauth2_access_token_eval": None, "oauth2_refresh_token": None,
-    "oauth2_refresh_token_eval": None, "oauth2_request_url": None, "transporttunnel": None,
+    "oauth2_client_secret_eval": None, "oauth2_refresh_token": None,
+    "oauth2_refresh_token_eval": None, "oauth2_request_url": None,
     "reference": None, "decodefoldernames": False, "utf8foldernames": False,
     "usecompression": None, "singlethreadperfolder": False, "holdconnectionopen": False,
     "keepalive": None, "expunge": True, "subscribedonly": False, "newmail_hook": None,
@@ -244,70 +248,64 @@ def _port(reader: SectionReader, ctx: Context) -> int | None:
         raise reader.fail(option, str(exc)) from None
 
 
-def _password(reader: SectionReader, ctx: Context) -> PasswordSource | None:
-    """Pick the password source OfflineIMAP would: eval, then inline, then file."""
-    given = [opt for opt in ("remotepasseval", "remotepass", "remotepassfile") if reader.has(opt)]
+# The first one written wins, OfflineIMAP's options before blinken's.
+_PASSWORD_OPTIONS = ("remotepasseval", "remotepass", "remotepassfile", "remotepasscmd")
+_TOKEN_OPTIONS = ("oauth2_access_token_eval", "oauth2_access_token", "oauth2_access_token_cmd")
+
+
+def _secret(
+    reader: SectionReader, ctx: Context, options: tuple[str, ...], what: str
+) -> PasswordSource | None:
+    """The source of a password (or token): Python, the config itself, a file or a command."""
+    given = [opt for opt in options if reader.has(opt)]
     if len(given) > 1:
-        ctx.warn(
-            f"[{reader.section}] several passwords given ({', '.join(given)}); using {given[0]}"
-        )
+        ctx.warn(f"[{reader.section}] several {what}s given ({', '.join(given)}); using {given[0]}")
     if not given:
         return None
     option = given[0]
     where = reader.where(option)
-    if option == "remotepasseval":
+    if option.endswith("eval"):
         code = compile_option(reader, ctx.python, option)
         return EvalPassword(code, ctx.python, where) if code else None
-    if option == "remotepass":
-        text = reader.text(option)
-        return FixedPassword(text, where) if text else None
-    path = reader.path(option)
-    return FilePassword(path, where) if path else None
-
-
-def _cafile(reader: SectionReader) -> str | None:
-    text = reader.string("sslcacertfile")
-    if text is None or text.upper() == "OS-DEFAULT":
+    if option.endswith("file"):
+        path = reader.path(option)
+        return FilePassword(path, where) if path else None
+    text = reader.text(option)
+    if not text:
         return None
-    path = reader.path("sslcacertfile")
-    if path is None or not os.path.isfile(path):
-        raise reader.fail("sslcacertfile", f"no such file {show(path or text)}")
-    return path
+    if option.endswith("cmd"):
+        return CommandSecret(text, where, what)
+    return FixedPassword(text, where)
 
 
 def _imap(reader: SectionReader, name: str, ctx: Context, gmail: bool) -> ImapSettings:
-    tunnel = reader.string("preauthtunnel")
+    tunnel, preauth = read_tunnel(reader)
     host = _evaluated(reader, ctx, "remotehost") or (GMAIL_HOST if gmail else None)
     if not host and not tunnel:
         raise reader.fail("remotehost", "missing (the IMAP server's host name)")
-    ssl = reader.boolean("ssl", True)
-    starttls = reader.boolean("starttls", True)
-    verify = reader.boolean("ssl_verify", True)
-    if not verify:
-        ctx.warn(f"[{reader.section}] ssl_verify = no: the server's certificate is NOT checked")
-    if not ssl and not starttls and not tunnel and not _is_loopback(host or ""):
-        ctx.warn(f"[{reader.section}] ssl and starttls are both off: the connection is unencrypted")
+    tls = read_tls(reader, ctx.warn, host or "", tunnel)
     return ImapSettings(
         name=name,
         host=host or "",
         port=_port(reader, ctx),
         user=_evaluated(reader, ctx, "remoteuser") or "",
-        password=_password(reader, ctx),
-        ssl=ssl,
-        starttls=starttls,
-        cafile=_cafile(reader),
-        cert_fingerprints=reader.convert("cert_fingerprint", parse_fingerprints, ()),
-        verify=verify,
-        allow_plaintext_login=reader.boolean("allow_plaintext_login", False),
+        password=_secret(reader, ctx, _PASSWORD_OPTIONS, "password"),
+        ssl=tls.ssl,
+        starttls=tls.starttls,
+        cafile=tls.cafile,
+        cert_fingerprints=tls.cert_fingerprints,
+        verify=tls.verify,
+        tls_min_version=tls.tls_min_version,
+        allow_plaintext_login=tls.allow_plaintext_login,
         timeout=ctx.timeout,
         maxconnections=reader.integer("maxconnections", 1, 1, 64),
         readonly=reader.boolean("readonly", False),
         createfolders=reader.boolean("createfolders", True),
         sync_deletes=reader.boolean("sync_deletes", True),
         tunnel=tunnel,
+        tunnel_preauth=preauth,
+        oauth2_token=_secret(reader, ctx, _TOKEN_OPTIONS, "OAuth2 access token"),
+        auth_mechanisms=read_mechanisms(reader, ctx.warn),
+        keyring_store=reader.convert("keyring_store", parse_keyring_store, "ask"),
         rules=build_rules(reader, ctx.python),
     )
-
-
-def _is_loopback(host: str) -> bool:
-    return host == "localhost" or host == "::1" or host.startswith("127.")

@@ -21,8 +21,8 @@ from typing import IO, TYPE_CHECKING, Any
 import imapclient
 from imapclient import imap4, tls
 
-from engine import imap_tls
-from engine.errors import AccountError, AuthenticationError, ConnectionFailed
+from engine import imap_auth, imap_tls
+from engine.errors import AccountError, ConnectionFailed
 from engine.imap_trace import ProtocolTracer, Trace
 from engine.settings import ImapSettings
 
@@ -174,6 +174,11 @@ class Client(imapclient.IMAPClient):  # type: ignore[misc]
             return der
         return None
 
+    def tls_version(self) -> str | None:
+        """``TLSv1.3`` and the like, or None on a connection without TLS."""
+        sock = self._imap.sock
+        return sock.version() if isinstance(sock, ssl.SSLSocket) else None
+
     def quiet_logout(self) -> None:
         """LOGOUT if the server still listens; close the connection either way."""
         try:
@@ -217,7 +222,7 @@ def connect(settings: ImapSettings, trace: Trace | None = None) -> Client:
     client = _open(settings, port, context, tracer)
     try:
         if tls_wanted and settings.ssl:
-            imap_tls.check_pins(settings, pins, client.peer_certificate())
+            imap_tls.check_pins(settings, port, pins, client.peer_certificate())
         elif tls_wanted and context is not None:
             _starttls(client, settings, port, context, pins)
         if client._imap.state != "AUTH":  # AUTH already: the server said PREAUTH
@@ -250,13 +255,11 @@ def _open(
     try:
         return Client(settings, port, context, tracer, stderr)
     except ssl.SSLCertVerificationError as exc:
-        seen = _probe_certificate(settings, port)
+        seen = _probe(settings, port).der
         raise imap_tls.verification_failure(settings, port, exc, seen) from exc
     except ssl.SSLError as exc:
-        hint = " (is that port really IMAPS?)" if exc.reason == "WRONG_VERSION_NUMBER" else ""
-        raise ConnectionFailed(
-            f"{settings.name}: TLS handshake with {where} failed: {exc.reason or exc}{hint}"
-        ) from exc
+        seen_version = _probe(settings, port).version
+        raise imap_tls.handshake_failure(settings, where, exc, seen_version) from exc
     except (OSError, imaplib.IMAP4.error) as exc:
         detail = ""
         if stderr is not None:
@@ -284,58 +287,58 @@ def _starttls(
     context: ssl.SSLContext,
     pins: tuple[imap_tls.Pin, ...],
 ) -> None:
-    """Upgrade to TLS or give up: never go on in clear text when STARTTLS is on."""
+    """Upgrade to TLS or give up: never go on in clear text when STARTTLS is on.
+
+    A missing STARTTLS capability may be the server's doing or an attacker's
+    (who strips it to read the password), so both are refused the same way.
+    """
+    where = f"{settings.host}:{port}"
     if not client.has_capability("STARTTLS"):
         raise ConnectionFailed(
-            f"{settings.name}: {settings.host}:{port} does not offer STARTTLS; refusing to "
-            "continue unencrypted (use ssl for IMAPS, or turn starttls off explicitly)"
+            f"{settings.name}: {where} does not offer STARTTLS (or something on the way "
+            "removed it); refusing to continue unencrypted (use ssl for IMAPS, or turn "
+            "starttls off explicitly)"
         )
     try:
         client.starttls(context)
     except ssl.SSLCertVerificationError as exc:
-        seen = _probe_certificate(settings, port)
+        seen = _probe(settings, port).der
         raise imap_tls.verification_failure(settings, port, exc, seen) from exc
     except ssl.SSLError as exc:
+        seen_version = _probe(settings, port).version
+        raise imap_tls.handshake_failure(settings, where, exc, seen_version) from exc
+    except imaplib.IMAP4.error as exc:
         raise ConnectionFailed(
-            f"{settings.name}: TLS handshake with {settings.host}:{port} failed: "
-            f"{exc.reason or exc}"
+            f"{settings.name}: STARTTLS with {where} failed ({describe(exc)}); "
+            "refusing to continue unencrypted"
         ) from exc
-    imap_tls.check_pins(settings, pins, client.peer_certificate())
+    imap_tls.check_pins(settings, port, pins, client.peer_certificate())
 
 
-def _probe_certificate(settings: ImapSettings, port: int) -> bytes | None:
-    """Connect again without checks, only to show the user what the server sent."""
+def _probe(settings: ImapSettings, port: int) -> imap_tls.Seen:
+    """Connect again without checks, only to tell the user what the server offers.
+
+    No login is sent on this connection: it ends right after the handshake.
+    """
     quick = replace(settings, timeout=min(settings.timeout, 10.0))
     context = imap_tls.unverified_context()
     try:
         client = Client(quick, port, context, None, None)
     except Exception:
-        return None
+        return imap_tls.Seen()
     try:
         if not settings.ssl:
             client.starttls(context)
-        return client.peer_certificate()
+        return imap_tls.Seen(client.peer_certificate(), client.tls_version())
     except Exception:
-        return None
+        return imap_tls.Seen()
     finally:
         client.quiet_logout()
 
 
 def _login(client: Client, settings: ImapSettings) -> None:
-    """LOGIN with a password asked for only now; the password goes nowhere else."""
-    if client.has_capability("LOGINDISABLED"):
-        raise AuthenticationError(
-            f"{settings.name}: {settings.host} does not allow LOGIN on this connection"
-        )
-    if settings.password is None:
-        raise AuthenticationError(f"{settings.name}: no password for {settings.user!r}")
-    try:
-        client.login(settings.user, settings.password())
-    except imapclient.exceptions.LoginError as exc:
-        raise AuthenticationError(
-            f"{settings.name}: {settings.host} refused the login of {settings.user!r}: "
-            f"{describe(exc)}"
-        ) from None
+    """Authenticate as :mod:`engine.imap_auth` decides; the secret goes nowhere else."""
+    imap_auth.authenticate(client, settings)
 
 
 _BYTES_REPR = re.compile(r"""b(['"])(.*?)\1""")

@@ -2,9 +2,10 @@
 
 OfflineIMAP's users learned the hard way that "TLS" without checks protects
 nothing (seeds/000).  So the default is full verification of the chain and the
-host name against the system store plus an optional ``cafile``.  A pinned
-certificate fingerprint replaces the chain check (it is how people trust a
-self-signed server), and only the explicit ``verify = no`` turns checks off.
+host name against the system store plus an optional ``cafile``, over TLS 1.2
+or newer.  A pinned certificate fingerprint replaces the chain check (it is
+how people trust a self-signed server), and only ``verify = False`` (the
+config's loudly named ``tls_insecure_skip_verify``) turns checks off.
 
 When verification fails the error names the SHA-256 fingerprint of the
 certificate the server showed, so the user can check it and pin it.
@@ -14,12 +15,50 @@ from __future__ import annotations
 
 import hashlib
 import ssl
+import warnings
 from dataclasses import dataclass
 
 from engine.errors import ConnectionFailed
 from engine.settings import ImapSettings
 
 _DIGEST_BY_LENGTH = {64: "sha256", 40: "sha1"}
+
+# OpenSSL 3 refuses TLS 1.0 and 1.1 above security level 0 (their handshake
+# signs with SHA-1), and Python's default cipher list has no cipher they know.
+_LEGACY_CIPHERS = "DEFAULT:@SECLEVEL=0"
+
+# Handshake failures that mean "no TLS version in common".
+_VERSION_REASONS = frozenset(
+    {
+        "UNSUPPORTED_PROTOCOL",
+        "TLSV1_ALERT_PROTOCOL_VERSION",
+        "WRONG_SSL_VERSION",
+        "NO_PROTOCOLS_AVAILABLE",
+        "UNSUPPORTED_SSL_VERSION",
+    }
+)
+
+_PROTOCOLS = {  # ssl.SSLSocket.version() to TLSVersion
+    "TLSv1": ssl.TLSVersion.TLSv1,
+    "TLSv1.1": ssl.TLSVersion.TLSv1_1,
+    "TLSv1.2": ssl.TLSVersion.TLSv1_2,
+    "TLSv1.3": ssl.TLSVersion.TLSv1_3,
+}
+
+_VERSION_NAMES = {
+    ssl.TLSVersion.TLSv1: "TLS 1.0",
+    ssl.TLSVersion.TLSv1_1: "TLS 1.1",
+    ssl.TLSVersion.TLSv1_2: "TLS 1.2",
+    ssl.TLSVersion.TLSv1_3: "TLS 1.3",
+}
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What an unchecked second handshake showed: the certificate, the TLS version."""
+
+    der: bytes | None = None
+    version: str | None = None  # as ssl.SSLSocket.version() says it: "TLSv1.1"
 
 
 @dataclass(frozen=True)
@@ -48,10 +87,20 @@ def parse_pins(settings: ImapSettings) -> tuple[Pin, ...]:
     return tuple(pins)
 
 
+def version_name(version: ssl.TLSVersion) -> str:
+    return _VERSION_NAMES.get(version, version.name)
+
+
 def make_context(settings: ImapSettings, pins: tuple[Pin, ...]) -> ssl.SSLContext:
     """The context for IMAPS or STARTTLS; with pins, the pin check comes later."""
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if settings.tls_min_version < ssl.TLSVersion.TLSv1_2:
+        with warnings.catch_warnings():  # the user asked for it, and the config warned
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = settings.tls_min_version
+        context.set_ciphers(_LEGACY_CIPHERS)
+    else:
+        context.minimum_version = settings.tls_min_version
     if settings.cafile:
         try:
             context.load_verify_locations(cafile=settings.cafile)
@@ -70,6 +119,8 @@ def unverified_context() -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
+    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    context.set_ciphers(_LEGACY_CIPHERS)
     return context
 
 
@@ -77,7 +128,7 @@ def sha256_fingerprint(der: bytes) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
-def check_pins(settings: ImapSettings, pins: tuple[Pin, ...], der: bytes | None) -> None:
+def check_pins(settings: ImapSettings, port: int, pins: tuple[Pin, ...], der: bytes | None) -> None:
     """Refuse the connection unless the server's certificate is a pinned one."""
     if not pins:
         return
@@ -85,8 +136,8 @@ def check_pins(settings: ImapSettings, pins: tuple[Pin, ...], der: bytes | None)
         raise ConnectionFailed(f"{settings.name}: the server sent no TLS certificate to check")
     if not any(pin.matches(der) for pin in pins):
         raise ConnectionFailed(
-            f"{settings.name}: certificate of {settings.host} matches no pinned fingerprint; "
-            f"it has SHA-256 fingerprint {sha256_fingerprint(der)}"
+            f"{settings.name}: TLS certificate of {settings.host}:{port} not trusted "
+            f"(it matches no pinned fingerprint); SHA-256 fingerprint {sha256_fingerprint(der)}"
         )
 
 
@@ -95,8 +146,35 @@ def verification_failure(
 ) -> ConnectionFailed:
     """The one-line error for a certificate we did not trust."""
     reason = getattr(exc, "verify_message", None) or exc.reason or str(exc)
+    reason = " ".join(str(reason).split()).rstrip(".")
     shown = sha256_fingerprint(seen) if seen else "unknown (could not fetch it)"
     return ConnectionFailed(
         f"{settings.name}: TLS certificate of {settings.host}:{port} not trusted ({reason}); "
         f"SHA-256 fingerprint {shown} (pin it to trust this certificate)"
     )
+
+
+def handshake_failure(
+    settings: ImapSettings, where: str, exc: ssl.SSLError, seen_version: str | None = None
+) -> ConnectionFailed:
+    """The one-line error for a TLS handshake that failed for another reason.
+
+    ``seen_version`` is what the server agreed to without our minimum; older
+    than the minimum, it is the reason, whatever OpenSSL called the failure.
+    """
+    reason = exc.reason or " ".join(str(exc).split())
+    minimum = settings.tls_min_version
+    seen = _PROTOCOLS.get(seen_version or "")
+    hint = ""
+    if seen is not None and seen < minimum:
+        hint = (
+            f" (the server speaks only {version_name(seen)}; blinken accepts "
+            f"{version_name(minimum)} or newer)"
+        )
+    elif reason in _VERSION_REASONS:
+        hint = (
+            f" (the server speaks no TLS version blinken accepts: {version_name(minimum)} or newer)"
+        )
+    elif reason == "WRONG_VERSION_NUMBER" and settings.ssl:
+        hint = " (is that port really IMAPS?)"
+    return ConnectionFailed(f"{settings.name}: TLS handshake with {where} failed: {reason}{hint}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from ssl import TLSVersion  # not `import ssl`: ImapSettings has a field named ssl
 
 PasswordSource = Callable[[], str]
 
@@ -61,6 +62,7 @@ class ImapSettings:
     cafile: str | None = None
     cert_fingerprints: tuple[str, ...] = ()  # hex SHA-256 (or SHA-1) digests
     verify: bool = True  # turning this off is an explicit, loudly named option
+    tls_min_version: TLSVersion = TLSVersion.TLSv1_2  # tls_level / ssl_version
     allow_plaintext_login: bool = False  # loopback is always allowed
     timeout: float = 60.0
     maxconnections: int = 1
@@ -68,6 +70,10 @@ class ImapSettings:
     createfolders: bool = True
     sync_deletes: bool = True
     tunnel: str | None = None  # preauthtunnel: a command whose stdio is IMAP
+    tunnel_preauth: bool = True  # False: transporttunnel, log in through the tunnel
+    oauth2_token: PasswordSource | None = None  # bearer token for XOAUTH2/OAUTHBEARER
+    auth_mechanisms: tuple[str, ...] = ()  # allowed, in order; () = engine.imap_auth's default
+    keyring_store: str = "ask"  # ask|yes|no: keep a typed-in password (blinken.credentials)
     rules: FolderRules = field(default_factory=FolderRules)
 
 

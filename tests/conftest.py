@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures.repos",
     "tests.fixtures.dovecot",
+    "tests.fixtures.certs",
 ]

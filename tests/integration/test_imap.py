@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import imaplib
-import shutil
-import ssl
-import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import imapclient
 import pytest
 
-from blinken.dovecot import ThrowawayDovecot, TlsFiles
 from engine import imap_parse
 from engine.content import crlf_size, to_lf
 from engine.errors import (
@@ -29,7 +21,7 @@ from engine.errors import (
 from engine.imap import ImapRepository
 from engine.imap_trace import ProtocolTracer
 from engine.repository import Message
-from tests.fixtures.dovecot import DovecotUser, dovecot_unavailable, new_user, start_server
+from tests.fixtures.dovecot import DovecotUser, new_user, start_server
 
 pytestmark = pytest.mark.dovecot
 
@@ -326,120 +318,9 @@ def test_trace_shows_the_protocol_but_never_the_password(dovecot: DovecotUser) -
     repo.close()
     text = "\n".join(lines)
     assert dovecot.password not in text
-    assert any(line.endswith("LOGIN <redacted>") for line in lines)
+    assert any(line.endswith("AUTHENTICATE PLAIN <redacted>") for line in lines)  # SASL-IR
     assert "APPEND" in text and "<literal of" in text
     assert "body 1" not in text  # message bodies are shown by size only
-
-
-# -- TLS -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Certs:
-    ca: str
-    files: TlsFiles
-    sha256: str
-    sha1: str
-
-
-def _openssl(cwd: Path, *args: str) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    """A throwaway CA and a server certificate for IP 127.0.0.1 only."""
-    if shutil.which("openssl") is None:
-        dovecot_unavailable("the openssl command is needed to make test certificates")
-    d = tmp_path_factory.mktemp("tls")
-    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    _openssl(
-        d, "req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-        "-subj", "/CN=blinken test CA",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-    )  # fmt: skip
-    _openssl(d, "req", *key, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=imap")
-    (d / "ext.cnf").write_text(
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n"
-        "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
-        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
-    )
-    _openssl(
-        d, "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-days", "2", "-out", "server.pem", "-extfile", "ext.cnf",
-    )  # fmt: skip
-    der = ssl.PEM_cert_to_DER_cert((d / "server.pem").read_text())
-    return Certs(
-        str(d / "ca.pem"),
-        TlsFiles(str(d / "server.pem"), str(d / "server.key")),
-        hashlib.sha256(der).hexdigest(),
-        hashlib.sha1(der).hexdigest(),
-    )
-
-
-@pytest.fixture(scope="module")
-def tls_server(certs: Certs) -> Iterator[ThrowawayDovecot]:
-    server = start_server(tls=certs.files)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def tls_user(tls_server: ThrowawayDovecot) -> Iterator[DovecotUser]:
-    account = new_user(tls_server)
-    yield account
-    account.close_all()
-
-
-def _tls(user: DovecotUser, mode: str, **overrides: Any) -> ImapRepository:
-    if mode == "imaps":
-        return user.repository(ssl=True, port=user.server.imaps_port, **overrides)
-    return user.repository(ssl=False, starttls=True, **overrides)
-
-
-@pytest.mark.parametrize("mode", ["imaps", "starttls"])
-def test_tls_verified_with_the_ca(tls_user: DovecotUser, certs: Certs, mode: str) -> None:
-    lines: list[str] = []
-    repo = ImapRepository(_tls(tls_user, mode, cafile=certs.ca).settings, trace=lines.append)
-    assert "INBOX" in repo.list_folders()
-    assert (mode == "starttls") == any("STARTTLS" in line for line in lines)
-
-
-@pytest.mark.parametrize(
-    ("mode", "overrides"),
-    [
-        ("imaps", {"host": "localhost"}),  # right CA, wrong host name
-        ("starttls", {"host": "localhost"}),
-        ("imaps", {"cafile": None}),  # issuer not trusted (like a self-signed cert)
-    ],
-)
-def test_untrusted_certificate_refused_then_pinned(
-    tls_user: DovecotUser, certs: Certs, mode: str, overrides: dict[str, Any]
-) -> None:
-    settings = {"cafile": certs.ca, **overrides}
-    with pytest.raises(ConnectionFailed) as caught:
-        _tls(tls_user, mode, **settings).list_folders()
-    assert certs.sha256 in str(caught.value)
-    assert "\n" not in str(caught.value)
-    colons = ":".join(certs.sha256[i : i + 2] for i in range(0, 64, 2)).upper()
-    for pin in (colons, certs.sha1):
-        assert "INBOX" in _tls(tls_user, mode, cert_fingerprints=(pin,), **settings).list_folders()
-
-
-def test_wrong_pin_is_refused_and_verify_off_is_explicit(
-    tls_user: DovecotUser, certs: Certs
-) -> None:
-    with pytest.raises(ConnectionFailed, match=certs.sha256):
-        _tls(tls_user, "imaps", cert_fingerprints=("ab" * 32,)).list_folders()
-    with pytest.raises(ConnectionFailed, match="neither a SHA-256"):
-        _tls(tls_user, "imaps", cert_fingerprints=("abc",)).list_folders()
-    assert "INBOX" in _tls(tls_user, "imaps", verify=False).list_folders()
-
-
-def test_imaps_to_a_plain_port_fails_cleanly(dovecot: DovecotUser) -> None:
-    with pytest.raises(ConnectionFailed, match="TLS handshake"):
-        dovecot.repository(ssl=True).list_folders()
 
 
 # -- helpers without a server ------------------------------------------------------

@@ -163,7 +163,8 @@ def test_realistic_offlineimaprc(realistic: str, env: dict[str, str], tmp_path: 
     assert settings.options.maxage_days == 30
     assert settings.options.fsync is False
     assert settings.options.mass_delete_fraction == 0.5
-    assert config.warnings == []
+    assert len(config.warnings) == 1  # only the SHA-1 pin's deprecation
+    assert "SHA-1 fingerprints are deprecated" in config.warnings[0]
 
 
 def test_realistic_local_repository(realistic: str, env: dict[str, str], tmp_path: Path) -> None:
@@ -274,12 +275,6 @@ def test_several_fingerprints(env: dict[str, str]) -> None:
     assert remote.cert_fingerprints == ("ab" * 32, "1" * 40)
     sha512 = with_lines(MINIMAL, "Repository R", f"cert_fingerprint = {'f' * 128}")
     assert "has 128 hex digits; give the certificate's SHA-256" in error_of(sha512, env)
-
-
-def test_ssl_verify_off_is_loud(env: dict[str, str]) -> None:
-    config = parse(with_lines(MINIMAL, "Repository R", "ssl_verify = no"), env)
-    assert config.accounts["A"].settings.remote.verify is False
-    assert any("NOT checked" in w for w in config.warnings)
 
 
 def test_unencrypted_connection_warns_except_on_loopback(env: dict[str, str]) -> None:
