@@ -278,12 +278,10 @@ class AccountSync:
             r.uidvalidity_problems += int(renumbered)
 
     def _account_failed(self, e: AccountError) -> None:
+        """Remember the first account error; AccountFinished carries it (one line, once)."""
         with self._lock:
-            first = self.result.error is None
-            if first:
+            if self.result.error is None:
                 self.result.error = str(e)
-        if first:
-            self.report.error(Scope.ACCOUNT, str(e))
         self._stop.set()
 
 
