@@ -63,7 +63,7 @@ _ACCOUNT_UNSUPPORTED: dict[str, bool | None] = {
     "filterheaders": None, "proxy": None, "authproxy": None, "utf8foldernames": False,
 }  # fmt: skip
 _DEFAULT_GUARD: int | None = 50  # percent of a folder
-_HOLDS_PASSWORD = re.compile(r"^\s*remotepass\s*[=:]", re.MULTILINE)
+_HOLDS_PASSWORD = re.compile(r"^\s*(remotepass|oauth2_access_token)\s*[=:]", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -167,9 +167,10 @@ def load_config(
         raise ConfigError(f"config {source}: not UTF-8 text (byte {exc.start})") from None
     config = parse_config(text, source, overrides, env, today)
     mode = Path(path).stat().st_mode
-    if _HOLDS_PASSWORD.search(text) and mode & (stat.S_IRGRP | stat.S_IROTH):
+    secret = _HOLDS_PASSWORD.search(text)
+    if secret and mode & (stat.S_IRGRP | stat.S_IROTH):
         config.warnings.append(
-            f"config {source} holds remotepass and is readable by other users;"
+            f"config {source} holds {secret.group(1)} and is readable by other users;"
             f" run: chmod 600 {source}"
         )
     return config

@@ -22,7 +22,9 @@ from engine.errors import AccountError
 T = TypeVar("T")
 
 # Options whose values must never appear in a message, not even in part.
-SECRET_OPTIONS = frozenset({"remotepass", "remotepasseval"})
+SECRET_OPTIONS = frozenset(
+    {"remotepass", "remotepasseval", "oauth2_access_token", "oauth2_access_token_eval"}
+)
 
 _TRUE = frozenset({"1", "yes", "true", "on"})
 _FALSE = frozenset({"0", "no", "false", "off"})

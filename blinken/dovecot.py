@@ -89,7 +89,9 @@ class ThrowawayDovecot:
     turns on STARTTLS and an IMAPS listener, without it the server offers no
     TLS at all (useful to check that a client insists on STARTTLS).
     ``capability`` replaces the advertised CAPABILITY list, to play an older
-    server.
+    server.  ``auth_mechanisms`` is Dovecot's setting of that name: add
+    ``xoauth2 oauthbearer`` and a user's passwd-file password doubles as their
+    OAuth bearer token (Dovecot checks the token like a password).
     """
 
     host = "127.0.0.1"
@@ -102,6 +104,7 @@ class ThrowawayDovecot:
         *,
         separator: str = ".",
         capability: str | None = None,
+        auth_mechanisms: str = "plain login",
         start_timeout: float = 15.0,
     ) -> None:
         self._given_dir = base_dir
@@ -109,6 +112,7 @@ class ThrowawayDovecot:
         self.tls = tls
         self.separator = separator
         self.capability = capability
+        self.auth_mechanisms = auth_mechanisms
         self.start_timeout = start_timeout
         self.port = 0
         self.imaps_port: int | None = None
@@ -319,7 +323,7 @@ first_valid_uid = {owner.uid}
 last_valid_uid = {owner.uid}
 first_valid_gid = {owner.gid}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {self.auth_mechanisms}
 auth_failure_delay = 0
 service anvil {{
   unix_listener anvil-auth-penalty {{

@@ -3,8 +3,9 @@
 The tracer sits below imaplib, on the bytes themselves, so nothing imaplib or
 imapclient sends escapes it and nothing they log matters.  Literals (message
 bodies, and any argument sent as one) are shown by size only.  The arguments
-of LOGIN and AUTHENTICATE, and every client line of a SASL exchange, are
-replaced by ``<redacted>``, so a password cannot reach a trace.
+of LOGIN and AUTHENTICATE (all but the mechanism's name), and every client
+line of a SASL exchange, are replaced by ``<redacted>``, so neither a
+password nor a token (nor its base64 form, nor its length) can reach a trace.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from collections.abc import Callable
 Trace = Callable[[str], None]
 
 _LITERAL_AT_END = re.compile(rb"\{(\d+)\+?\}\r\n$")
-_SECRET_COMMAND = re.compile(rb"^(\S+ (?:UID )?)(LOGIN|AUTHENTICATE)\b", re.IGNORECASE)
+_SECRET_COMMAND = re.compile(
+    rb"^(\S+ (?:UID )?)(LOGIN|AUTHENTICATE(?: [A-Z0-9_-]+(?= |\r?\n))?)", re.IGNORECASE
+)
 _MAX_SHOWN = 300
 
 
@@ -64,7 +67,8 @@ class ProtocolTracer:
             shown = _show(line)
         if literal:
             self._literal_left = int(literal.group(1))
-            shown += f" <literal of {self._literal_left} bytes follows>"
+            if not secret:  # a secret's length is nobody's business either
+                shown += f" <literal of {self._literal_left} bytes follows>"
         self._trace(f"C: {shown}")
 
     def received_line(self, line: bytes) -> None:
