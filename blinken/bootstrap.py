@@ -19,7 +19,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".blinken-installed"
-DEB_PACKAGES = ("dovecot-imapd", "tmux", "python3-venv")
+# Dovecot for the demo and the tests; tmux, gnome-keyring and dbus for the tests.
+WANTED = {
+    "dovecot-imapd": "/usr/sbin/dovecot",
+    "tmux": "tmux",
+    "gnome-keyring": "gnome-keyring-daemon",
+    "dbus-daemon": "dbus-daemon",
+}
 USAGE = "usage: python3 -m blinken.bootstrap demo [ARGS...] | test [PYTEST ARGS...]"
 
 
@@ -28,11 +34,11 @@ def say(text: str) -> None:
 
 
 def _missing_packages() -> list[str]:
-    missing = []
-    if not Path("/usr/sbin/dovecot").exists():
-        missing.append("dovecot-imapd")
-    if shutil.which("tmux") is None:
-        missing.append("tmux")
+    missing = [
+        package
+        for package, program in WANTED.items()
+        if not (Path(program).exists() if program.startswith("/") else shutil.which(program))
+    ]
     if subprocess.run(
         [sys.executable, "-c", "import ensurepip, venv"], capture_output=True
     ).returncode:

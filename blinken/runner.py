@@ -10,7 +10,6 @@ everything it has done by then is recorded, so even the second, impatient
 from __future__ import annotations
 
 import threading
-import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -19,6 +18,8 @@ from blinken.config import Account
 from blinken.credentials import with_password
 from blinken.hooks import counts_env, run_hook
 from blinken.lock import AccountLock
+from blinken.schedule import AccountClock, Wakeup
+from blinken.watch import Watchers
 from engine.account_sync import AccountResult, sync_account
 from engine.errors import AccountError
 from engine.events import (
@@ -32,7 +33,7 @@ from engine.events import (
 )
 from engine.imap_trace import Trace
 from engine.report import Reporter
-from engine.settings import AccountSettings, ImapSettings
+from engine.settings import AccountSettings, ImapSettings, RepositorySettings
 
 # OfflineIMAP's: 0 all synced, 1 errors, 2 a folder skipped for UIDVALIDITY; ours: 3 stopped.
 EXIT_OK, EXIT_ERRORS, EXIT_UIDVALIDITY, EXIT_STOPPED = 0, 1, 2, 3
@@ -67,7 +68,8 @@ class Runner:
         self._slots = threading.Semaphore(max(1, options.maxsyncaccounts))
         self._cancel = threading.Event()  # stops syncs in flight (abort, quit)
         self._quitting = threading.Event()  # no new syncs
-        self._wake = {a.name: threading.Event() for a in accounts}
+        self._clocks = {a.name: AccountClock(a.quick) for a in accounts}
+        self._filled: dict[str, AccountSettings] = {}  # with password sources, per run
         self._done = threading.Event()
         self._quit_presses = 0
         self._results: dict[str, AccountResult] = {}  # the latest sync of each account
@@ -77,9 +79,9 @@ class Runner:
     # -- Commands ------------------------------------------------------------
 
     def sync_now(self, account: str | None = None) -> None:
-        for name, event in self._wake.items():
+        for name, clock in self._clocks.items():
             if account is None or name == account:
-                event.set()
+                clock.request()
 
     def abort(self) -> None:
         """Stop the syncs in flight; in a refresh loop the next sync still comes."""
@@ -140,16 +142,40 @@ class Runner:
         return EXIT_OK
 
     def _account_loop(self, account: Account) -> None:
-        while not self._quitting.is_set():
-            with self._slots:
-                if self._quitting.is_set():
+        watchers = self._watch(account)
+        wake: Wakeup | None = Wakeup(None)
+        try:
+            while wake is not None and not self._quitting.is_set():
+                with self._slots:
+                    if self._quitting.is_set():
+                        break
+                    self._cancel.clear()  # an abort ends one sync, not the refresh loop
+                    self._one_sync(self._scoped(account, wake))
+                if self._options.once or (account.autorefresh is None and watchers is None):
                     break
-                self._cancel.clear()  # an abort ends one sync, not the refresh loop
-                self._one_sync(account)
-            if self._options.once or account.autorefresh is None:
-                break
-            self._countdown(account, account.autorefresh * 60)
+                wake = self._countdown(account)
+        finally:
+            if watchers is not None:
+                watchers.close()
         Reporter(self._emit, account.name).state(ThreadState.TERMINATED)
+
+    def _scoped(self, account: Account, wake: Wakeup) -> Account:
+        """The account as this sync sees it: maybe only IDLE's folders, maybe a full listing."""
+        options = account.settings.options
+        full = self._clocks[account.name].full_now() or options.full
+        folders = wake.folders if wake.folders is not None else options.folders
+        options = replace(options, full=full, folders=folders)
+        return replace(account, settings=replace(account.settings, options=options))
+
+    def _watch(self, account: Account) -> Watchers | None:
+        remote = self._filled_settings(account.settings).remote
+        if self._options.once or not account.idlefolders or not isinstance(remote, ImapSettings):
+            return None
+        report = Reporter(self._emit, account.name)
+        clock = self._clocks[account.name]
+        watchers = Watchers(account.name, remote, clock.folder_changed, report, self._options.trace)
+        watchers.start(account.idlefolders)
+        return watchers
 
     def _one_sync(self, account: Account) -> None:
         report = Reporter(self._emit, account.name)
@@ -172,7 +198,7 @@ class Runner:
             lock.release()
 
     def _guarded_sync(self, account: Account, report: Reporter) -> AccountResult:
-        settings = self._with_passwords(account.settings)
+        settings = self._filled_settings(account.settings)
         try:
             result = self._sync(settings, self._emit, self._cancel, self._options.trace)
         except Exception as e:  # a bug: say so loudly, keep the other accounts going
@@ -183,8 +209,16 @@ class Runner:
         self._record(result)
         return result
 
+    def _filled_settings(self, settings: AccountSettings) -> AccountSettings:
+        """``settings`` with password sources that ask at most once per run."""
+        with self._lock:
+            known = self._filled.get(settings.name)
+            if known is None:
+                known = self._filled[settings.name] = self._with_passwords(settings)
+        return replace(settings, local=known.local, remote=known.remote)
+
     def _with_passwords(self, settings: AccountSettings) -> AccountSettings:
-        def fill(repo: object) -> object:
+        def fill(repo: RepositorySettings) -> RepositorySettings:
             if isinstance(repo, ImapSettings):
                 return with_password(repo, settings.name, self._emit, self._options.can_prompt)
             return repo
@@ -195,18 +229,17 @@ class Runner:
         with self._lock:
             self._results[result.name] = result
 
-    def _countdown(self, account: Account, seconds: float) -> None:
-        wake = self._wake[account.name]
-        wake.clear()
-        Reporter(self._emit, account.name).state(ThreadState.COUNTDOWN)
-        deadline = time.monotonic() + seconds
-        while not self._quitting.is_set():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            self._emit(Countdown(account.name, int(left + 0.999)))
-            if wake.wait(min(1.0, left)):
-                return
+    def _countdown(self, account: Account) -> Wakeup | None:
+        """Wait for the next reason to sync; None when the run is stopping."""
+        report = Reporter(self._emit, account.name)
+        minutes = account.autorefresh
+        report.state(ThreadState.COUNTDOWN if minutes is not None else ThreadState.IDLE_WAIT)
+
+        def tick(seconds: int) -> None:
+            self._emit(Countdown(account.name, seconds))
+
+        seconds = minutes * 60 if minutes is not None else None
+        return self._clocks[account.name].wait(seconds, self._quitting, tick)
 
 
 def _default_sync(

@@ -63,7 +63,7 @@ def sync_folder(w: Worker, pair: FolderPair) -> SyncCounts:
     report.state(ThreadState.FOLDER_SYNC)
     record = w.status.ensure_folder(pair.local, pair.remote)
     stamps = w.stamps(pair)
-    if _unchanged(record, stamps) and not w.status.pending(record.id):
+    if not w.options.full and _unchanged(record, stamps) and not w.status.pending(record.id):
         report.debug("unchanged on both sides since the last sync")
         return SyncCounts()
     local = _open(w.local, pair.local, w.options.dry_run and pair.create_local)
@@ -117,7 +117,9 @@ def _sync_open(
     _check_validity(w.status, record, states)
     report.state(ThreadState.LOADING_LIST)
     listings = {
-        side: _listing(folder, side, record, states[side], w.status)
+        side: folder.list_messages()
+        if w.options.full
+        else _listing(folder, side, record, states[side], w.status)
         for side, folder in folders.items()
     }
     pendings = w.status.pending(record.id)

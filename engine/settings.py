@@ -93,6 +93,7 @@ class SyncOptions:
     fetch_batch_bytes: int = 8 * 1024 * 1024
     fetch_batch_count: int = 200
     folders: tuple[str, ...] = ()  # -f: only these (remote names); empty = all
+    full: bool = False  # list every message on both sides: no stamps, no CONDSTORE deltas
 
 
 @dataclass(frozen=True)
