@@ -63,6 +63,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-d", dest="debug", metavar="TYPES", help="debug output: imap,maildir,thread,all"
     )
+    p.add_argument("-q", dest="quick", action="store_true", help="never a full sync (see quick)")
+    p.add_argument(
+        "--full", action="store_true", help="list every message: trust no stamp or CONDSTORE delta"
+    )
     p.add_argument("--dry-run", action="store_true", help="say what would be done, change nothing")
     p.add_argument(
         "--force-deletes",
@@ -121,6 +125,10 @@ def _apply(ns: argparse.Namespace, account: Account) -> Account:
         options = replace(options, dry_run=True)
     if ns.force_deletes:
         options = replace(options, force_deletes=True)
+    if ns.full:
+        options = replace(options, full=True)
+    if ns.quick:
+        account = replace(account, quick=-1)
     if ns.folders:
         options = replace(options, folders=tuple(_split(ns.folders)))
     local, remote = s.local, s.remote

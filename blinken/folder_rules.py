@@ -111,7 +111,13 @@ def evaluate_option(reader: SectionReader, python: PythonEnv, option: str) -> ob
 
 
 def folder_list(reader: SectionReader, python: PythonEnv, option: str) -> tuple[str, ...]:
-    """A Python list of folder names, as ``folderincludes`` and ``idlefolders`` are written."""
+    """A Python list of folder names, as ``folderincludes`` and ``idlefolders`` are written.
+
+    ``*`` (or ``all``) stands for every folder, for people who want no Python here.
+    """
+    raw = reader.string(option)
+    if raw is not None and raw.strip().lower() in ("*", "all"):
+        return ("*",)
     value = evaluate_option(reader, python, option)
     if value is None:
         return ()
