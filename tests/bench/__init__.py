@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print timings, run by hand (pytest does not collect them)."""
