@@ -249,7 +249,7 @@ class AccountSync:
 
     def _one_folder(self, w: Worker, pair: FolderPair, index: int, total: int) -> None:
         name = self.settings.name
-        w.report.emit(FolderStarted(name, pair.remote, index, total))
+        w.report.emit(FolderStarted(name, pair.remote, index, total, w.report.thread))
         counts, error, renumbered = SyncCounts(), None, False
         try:
             counts = sync_folder(w, pair)
@@ -266,7 +266,7 @@ class AccountSync:
                 counts = e.done
         if error is not None and error != "aborted":
             w.report.for_folder(pair.remote).error(Scope.FOLDER, error)
-        w.report.emit(FolderFinished(name, pair.remote, counts, error, renumbered))
+        w.report.emit(FolderFinished(name, pair.remote, counts, error, renumbered, w.report.thread))
         self._tally(counts, error, renumbered)
 
     def _tally(self, counts: SyncCounts, error: str | None, renumbered: bool) -> None:

@@ -93,6 +93,7 @@ class FolderStarted(Event):
     folder: str
     index: int  # 1-based position among the account's folders
     total: int
+    thread: str | None = None  # the worker that syncs it (its LED)
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,7 @@ class FolderFinished(Event):
     counts: SyncCounts
     error: str | None = None
     uidvalidity_problem: bool = False
+    thread: str | None = None
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,12 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "account_started": _event("account_started", account=STRING, folders_total=COUNT),
     "folder_started": _event(
-        "folder_started", account=STRING, folder=STRING, index=COUNT, total=COUNT
+        "folder_started",
+        account=STRING,
+        folder=STRING,
+        index=COUNT,
+        total=COUNT,
+        thread=OPT_STRING,
     ),
     "progress": _event(
         "progress",
@@ -113,6 +118,7 @@ SCHEMAS: dict[str, Schema] = {
         counts=COUNTS,
         error=OPT_STRING,
         uidvalidity_problem={"type": "boolean"},
+        thread=OPT_STRING,
     ),
     "account_finished": _event(
         "account_finished",
