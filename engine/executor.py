@@ -108,18 +108,25 @@ class Executor:
     # -- linking messages a previous run copied but did not record -----------
 
     def _links(self, links: Sequence[Link]) -> list[Copy]:
-        """Record verified links; unverified ones turn into two plain copies."""
+        """Record verified links; unverified ones turn into their fallback copies.
+
+        A link is recorded only once its flags are set on both sides: recording
+        it after a failed flag change would make the next run take the side
+        that missed the change for one that undid it.  Unrecorded, it is
+        simply linked again next run.
+        """
         fallback: list[Copy] = []
         reflags: list[Reflag] = []
         for link in links:
             if self._same_message(link):
                 was = Pair(link.local, link.remote, link.local_flags, link.remote_flags)
-                union = link.local_flags | link.remote_flags
-                reflags.append(Reflag(was, link.local_flags, link.remote_flags, union, union))
+                local_new, remote_new = link.targets()
+                reflags.append(
+                    Reflag(was, link.local_flags, link.remote_flags, local_new, remote_new)
+                )
             else:
-                fallback.append(Copy(Side.REMOTE, link.local, link.local_flags))
-                fallback.append(Copy(Side.LOCAL, link.remote, link.remote_flags, link.remote_size))
-        self._reflags(reflags, always_record=True)
+                fallback.extend(link.copies())
+        self._reflags(reflags)
         self.report.debug(f"linked {len(reflags)} unrecorded messages by their ,U= names")
         return fallback
 
@@ -136,11 +143,11 @@ class Executor:
 
     # -- flags ----------------------------------------------------------------
 
-    def _reflags(self, reflags: Sequence[Reflag], always_record: bool = False) -> None:
+    def _reflags(self, reflags: Sequence[Reflag]) -> None:
         done: list[Reflag] = []
         try:
             for i, action in enumerate(reflags):
-                if self._apply_flags(action) or always_record:
+                if self._apply_flags(action):
                     done.append(action)
                 if (i + 1) % _FLAG_BATCH == 0:
                     self._record_reflags(done)

@@ -66,13 +66,39 @@ class Copy:
 
 @dataclass(frozen=True)
 class Link:
-    """Pair two unrecorded messages that look like one (checked before recording)."""
+    """Pair two unrecorded messages that look like one (checked before recording).
+
+    Once the executor has verified that the two are one message, each side gets
+    ``local_new``/``remote_new`` (the union of both, but a read-only side keeps
+    its own); if they turn out to differ, the ``fallback`` copies are made
+    instead.  ``None`` (a hand-made link) means the union and a copy each way.
+    """
 
     local: MsgId
     remote: MsgId
     local_flags: Flags
     remote_flags: Flags
     remote_size: int | None
+    local_new: Flags | None = None
+    remote_new: Flags | None = None
+    fallback: tuple[Copy, ...] | None = None
+
+    def targets(self) -> tuple[Flags, Flags]:
+        """The local and remote flags of the linked pair."""
+        union = self.local_flags | self.remote_flags
+        return (
+            union if self.local_new is None else self.local_new,
+            union if self.remote_new is None else self.remote_new,
+        )
+
+    def copies(self) -> tuple[Copy, ...]:
+        """What to copy instead when the two are different messages."""
+        if self.fallback is not None:
+            return self.fallback
+        return (
+            Copy(Side.REMOTE, self.local, self.local_flags),
+            Copy(Side.LOCAL, self.remote, self.remote_flags, self.remote_size),
+        )
 
 
 @dataclass(frozen=True)
@@ -161,8 +187,8 @@ def plan(
         _plan_pair(pair, mine, theirs, policy, result)
     new_local = [m for id, m in here.items() if id not in known_local]
     new_remote = {id: m for id, m in there.items() if id not in known_remote}
-    new_local = _link_by_hint(new_local, new_remote, result)
-    _plan_copies(new_local, new_remote.values(), policy, result)
+    new_local = _link_by_hint(new_local, new_remote, policy, result)
+    result.actions.extend(_copies(new_local, new_remote.values(), policy))
     return result
 
 
@@ -230,7 +256,10 @@ def _plan_flags(pair: Pair, lf: Flags, rf: Flags, policy: Policy, out: Plan) -> 
 
 
 def _link_by_hint(
-    new_local: list[MessageInfo], new_remote: dict[MsgId, MessageInfo], out: Plan
+    new_local: list[MessageInfo],
+    new_remote: dict[MsgId, MessageInfo],
+    policy: Policy,
+    out: Plan,
 ) -> list[MessageInfo]:
     """Link local files whose name carries an unrecorded remote UID."""
     unlinked = []
@@ -240,20 +269,32 @@ def _link_by_hint(
         if partner is None:
             unlinked.append(m)
             continue
-        out.actions.append(Link(m.id, partner.id, m.flags, partner.flags, partner.size))
+        union = m.flags | partner.flags
+        out.actions.append(
+            Link(
+                m.id,
+                partner.id,
+                m.flags,
+                partner.flags,
+                partner.size,
+                local_new=union if policy.local_writable else m.flags,
+                remote_new=union if policy.remote_writable else partner.flags,
+                fallback=tuple(_copies([m], [partner], policy)),
+            )
+        )
     return unlinked
 
 
-def _plan_copies(
-    new_local: Sequence[MessageInfo],
-    new_remote: Iterable[MessageInfo],
-    policy: Policy,
-    out: Plan,
-) -> None:
+def _copies(
+    new_local: Sequence[MessageInfo], new_remote: Iterable[MessageInfo], policy: Policy
+) -> list[Copy]:
+    """Copies of unrecorded messages to every side that may be written."""
+    out = []
     if policy.remote_writable:
-        out.actions.extend(Copy(Side.REMOTE, m.id, m.flags, m.size) for m in new_local)
+        out += [Copy(Side.REMOTE, m.id, m.flags, m.size) for m in new_local]
     if policy.local_writable:
-        out.actions.extend(Copy(Side.LOCAL, m.id, m.flags, m.size) for m in new_remote)
+        out += [Copy(Side.LOCAL, m.id, m.flags, m.size) for m in new_remote]
+    return out
 
 
 def mass_deletion(
