@@ -19,7 +19,7 @@ from engine.errors import Aborted, MessageError
 from engine.events import Scope, SyncCounts, ThreadState
 from engine.planner import Copy, Delete, Link, Plan, Record, Reflag, Side
 from engine.report import Reporter
-from engine.repository import FetchedMessage, Folder, Message
+from engine.repository import FetchedMessage, Flags, Folder, Message, MsgId
 from engine.settings import SyncOptions
 from engine.status import Pair, StatusDB
 
@@ -144,33 +144,41 @@ class Executor:
     # -- flags ----------------------------------------------------------------
 
     def _reflags(self, reflags: Sequence[Reflag]) -> None:
-        done: list[Reflag] = []
-        try:
-            for i, action in enumerate(reflags):
-                if self._apply_flags(action):
-                    done.append(action)
-                if (i + 1) % _FLAG_BATCH == 0:
-                    self._record_reflags(done)
-                    done = []
-                    self._check_cancel()
-        finally:
-            self._record_reflags(done)
+        """In chunks: the same change on many messages is one command per chunk and side."""
+        for start in range(0, len(reflags), _FLAG_BATCH):
+            chunk = reflags[start : start + _FLAG_BATCH]
+            done: list[Reflag] = []
+            try:
+                done = self._apply_chunk(chunk)
+            finally:
+                self._record_reflags(done)
+            self._check_cancel()
 
-    def _apply_flags(self, action: Reflag) -> bool:
-        try:
-            for side in (Side.LOCAL, Side.REMOTE):
-                add, remove = action.change(side)
-                id = action.pair.local if side is Side.LOCAL else action.pair.remote
-                if (add or remove) and id is not None:
-                    self.report.state(
-                        ThreadState.ADDING_FLAGS if add else ThreadState.REMOVING_FLAGS
-                    )
-                    self.folders[side].set_flags(id, add, remove)
-                    self._count_flags(side)
-        except MessageError as e:
-            self._skip(f"flags of {action.pair.local or action.pair.remote}", e)
-            return False
-        return True
+    def _apply_chunk(self, chunk: Sequence[Reflag]) -> list[Reflag]:
+        failed: set[int] = set()
+        for side in (Side.LOCAL, Side.REMOTE):
+            for (add, remove), members in self._groups(chunk, side, failed).items():
+                self.report.state(ThreadState.ADDING_FLAGS if add else ThreadState.REMOVING_FLAGS)
+                ids = [_id(chunk[i], side) or "" for i in members]  # grouped: never None
+                gone = self.folders[side].set_flags_many(ids, add, remove)
+                for i, id in zip(members, ids, strict=True):
+                    if id in gone:
+                        failed.add(i)
+                        self._skip(f"flags of {id}", MessageError(f"message {id} is gone"))
+                    else:
+                        self._count_flags(side)
+        return [a for i, a in enumerate(chunk) if i not in failed]
+
+    @staticmethod
+    def _groups(
+        chunk: Sequence[Reflag], side: Side, failed: set[int]
+    ) -> dict[tuple[Flags, Flags], list[int]]:
+        groups: dict[tuple[Flags, Flags], list[int]] = {}
+        for i, action in enumerate(chunk):
+            add, remove = action.change(side)
+            if i not in failed and (add or remove) and _id(action, side) is not None:
+                groups.setdefault((add, remove), []).append(i)
+        return groups
 
     def _count_flags(self, side: Side) -> None:
         if side is Side.LOCAL:
@@ -304,3 +312,7 @@ class Executor:
 # known id (a server without UIDPLUS: keep the pending row for reconciliation).
 _NONE = Pair(None, None, frozenset(), frozenset())
 _UNKNOWN = Pair(None, None, frozenset("?"), frozenset())
+
+
+def _id(action: Reflag, side: Side) -> MsgId | None:
+    return action.pair.local if side is Side.LOCAL else action.pair.remote

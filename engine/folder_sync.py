@@ -31,7 +31,7 @@ from engine.repository import (
     Repository,
 )
 from engine.settings import SyncOptions
-from engine.status import FolderRecord, StatusDB
+from engine.status import FolderRecord, SideState, StatusDB
 
 
 @dataclass
@@ -71,16 +71,31 @@ def sync_folder(w: Worker, pair: FolderPair) -> SyncCounts:
         remote = _open(w.remote, pair.remote, w.options.dry_run and pair.create_remote)
         try:
             folders = {Side.LOCAL: local, Side.REMOTE: remote}
-            counts, clean = _sync_open(w, report, record, folders)
+            counts, clean, before = _sync_open(w, report, record, folders)
         finally:
             remote.close()
     finally:
         local.close()
     if not w.options.dry_run:
-        w.status.set_stamps(
-            record.id, *(stamps[s] if clean else None for s in (Side.LOCAL, Side.REMOTE))
+        w.status.finish_folder(
+            record.id,
+            *(_side_state(before[s], stamps[s], clean) for s in (Side.LOCAL, Side.REMOTE)),
         )
     return counts
+
+
+def _side_state(before: FolderState, stamp: str | None, clean: bool) -> SideState:
+    """What the next sync may trust of a side: its MODSEQ and stamp only after a clean sync.
+
+    The numbers are those from before the listing: whatever changed since (our
+    own writes included) has a higher MODSEQ and is seen by the next sync.
+    """
+    return SideState(
+        uidnext=before.uidnext,
+        highestmodseq=before.highestmodseq if clean else None,
+        messages=before.messages,
+        stamp=stamp if clean else None,
+    )
 
 
 def _unchanged(record: FolderRecord, stamps: dict[Side, str | None]) -> bool:
@@ -93,16 +108,23 @@ def _unchanged(record: FolderRecord, stamps: dict[Side, str | None]) -> bool:
 def _listing(
     folder: Folder, side: Side, record: FolderRecord, state: FolderState, status: StatusDB
 ) -> list[MessageInfo]:
-    """The remote side's listing from its changes since the last clean sync, if it can."""
-    modseq = record.remote_highestmodseq
+    """A side's listing rebuilt from its changes since the last clean sync, if it can.
+
+    Either side: an IMAP store on the local side (IMAP to IMAP) has a MODSEQ
+    as well; a Maildir has none and is always listed.
+    """
+    modseq = record.highestmodseq(side.value)
     usable = (
-        side is Side.REMOTE
-        and modseq is not None
-        and record.remote_stamp is not None  # the last sync left nothing behind
-        and record.remote_validity == state.uidvalidity
+        modseq is not None
+        and record.stamp(side.value) is not None  # the last sync left nothing behind
+        and record.validity(side.value) == state.uidvalidity
     )
     if usable and modseq is not None:
-        known = {p.remote: p.remote_flags for p in status.pairs(record.id) if p.remote}
+        pairs = status.pairs(record.id)
+        if side is Side.LOCAL:
+            known = {p.local: p.local_flags for p in pairs if p.local is not None}
+        else:
+            known = {p.remote: p.remote_flags for p in pairs if p.remote is not None}
         rebuilt = folder.changes_since(modseq, known)
         if rebuilt is not None:
             return rebuilt
@@ -111,8 +133,9 @@ def _listing(
 
 def _sync_open(
     w: Worker, report: Reporter, record: FolderRecord, folders: dict[Side, Folder]
-) -> tuple[SyncCounts, bool]:
-    """The counts, and whether the sync left nothing undone (so its stamps may be kept)."""
+) -> tuple[SyncCounts, bool, dict[Side, FolderState]]:
+    """The counts, whether the sync left nothing undone (so its stamps and MODSEQs
+    may be kept), and both sides' states from before the listings."""
     states = {side: folder.state() for side, folder in folders.items()}
     _check_validity(w.status, record, states)
     report.state(ThreadState.LOADING_LIST)
@@ -130,26 +153,28 @@ def _sync_open(
     plan = make_plan(
         listings[Side.LOCAL], listings[Side.REMOTE], w.status.pairs(record.id), w.policy
     )
+    left_out = SyncCounts()
     if w.options.maxage_days is not None:
-        plan = _within_maxage(plan, folders, w.options.maxage_days, report)
+        plan, left_out = _within_maxage(plan, folders, w.options.maxage_days, report)
+    if w.options.maxsize is not None:
+        plan, too_large = _within_maxsize(plan, w.options.maxsize, report)
+        left_out = left_out + too_large
     _guard(plan, listings, w.options, record)
     if w.options.dry_run:
-        return _report_plan(plan, report), False
+        return _report_plan(plan, report) + left_out, False, states
     executor = Executor(
         folders[Side.LOCAL], folders[Side.REMOTE], w.status, record.id, report, w.options, w.cancel
     )
     try:
-        counts = executor.run(plan)
+        counts = executor.run(plan) + left_out
     except Aborted as e:
-        raise Aborted(str(e), executor.tally.counts()) from e
-    # The numbers from before the listing: whatever changed since (our own writes
-    # included) has a higher MODSEQ and is seen by the next sync.
-    before = states[Side.REMOTE]
-    w.status.set_remote_state(record.id, before.uidnext, before.highestmodseq, before.messages)
-    return counts, counts.skipped == 0 and not executor.tally.pending_left
+        raise Aborted(str(e), executor.tally.counts() + left_out) from e
+    return counts, counts.skipped == 0 and not executor.tally.pending_left, states
 
 
-def _within_maxage(plan: Plan, folders: dict[Side, Folder], days: int, report: Reporter) -> Plan:
+def _within_maxage(
+    plan: Plan, folders: dict[Side, Folder], days: int, report: Reporter
+) -> tuple[Plan, SyncCounts]:
     """Copy only messages younger than ``maxage``; older ones stay where they are.
 
     Only copies are filtered: a known message that is absent was deleted, not
@@ -162,9 +187,39 @@ def _within_maxage(plan: Plan, folders: dict[Side, Folder], days: int, report: R
         if ids:
             young |= {(side, id) for id in folders[side].ids_since(since, ids)}
     kept = [a for a in plan.actions if not isinstance(a, Copy) or (a.to.other, a.src) in young]
-    if len(kept) < len(plan.actions):
-        report.debug(f"maxage: {len(plan.actions) - len(kept)} older messages not copied")
-    return Plan(kept, plan.notes)
+    old = len(plan.actions) - len(kept)
+    if old:
+        report.debug(f"maxage: {old} messages older than {days} days not copied")
+    return Plan(kept, plan.notes), SyncCounts(too_old=old)
+
+
+_SHOWN_TOO_LARGE = 10  # messages named in the line that reports them
+
+
+def _within_maxsize(plan: Plan, limit: int, report: Reporter) -> tuple[Plan, SyncCounts]:
+    """Copy only messages of at most ``maxsize`` bytes; larger ones stay where they are.
+
+    Like ``maxage`` this filters copies only.  The size is the one the listing
+    gives (IMAP's RFC822.SIZE, CRLF line ends); a store that does not know
+    sizes cheaply (a Maildir) has its messages copied whatever their size.
+    A message left out is not recorded, so a later sync, or one with a larger
+    ``maxsize``, sees it as new again (a stateful sync only once it changes;
+    ``--full`` looks at everything).
+    """
+
+    def too_large(a: object) -> bool:
+        return isinstance(a, Copy) and a.size is not None and a.size > limit
+
+    big = [a for a in plan.actions if isinstance(a, Copy) and too_large(a)]
+    if not big:
+        return plan, SyncCounts()
+    shown = ", ".join(
+        f"{a.to.other.value} {a.src} ({a.size} bytes)" for a in big[:_SHOWN_TOO_LARGE]
+    )
+    more = f" and {len(big) - _SHOWN_TOO_LARGE} more" if len(big) > _SHOWN_TOO_LARGE else ""
+    report.info(f"skipped {len(big)} messages larger than maxsize ({limit} bytes): {shown}{more}")
+    kept = [a for a in plan.actions if not too_large(a)]
+    return Plan(kept, plan.notes), SyncCounts(too_large=len(big))
 
 
 def _open(repo: Repository, name: str, missing: bool) -> Folder:
@@ -282,6 +337,9 @@ class _EmptyFolder:
         raise FolderError(f"folder {self.name!r} does not exist (dry run)")
 
     def set_flags(self, id: MsgId, add: frozenset[str], remove: frozenset[str]) -> None:
+        raise FolderError(f"folder {self.name!r} does not exist (dry run)")
+
+    def set_flags_many(self, ids: Sequence[MsgId], add: Flags, remove: Flags) -> set[MsgId]:
         raise FolderError(f"folder {self.name!r} does not exist (dry run)")
 
     def delete(self, ids: Iterable[MsgId]) -> None:

@@ -407,6 +407,25 @@ class ImapFolder:
         if uid is None or not (seen or self._exists(uid)):
             raise MessageError(f"{self._repo.name}: message {id} is gone from {self.name!r}")
 
+    def set_flags_many(self, ids: Sequence[MsgId], add: Flags, remove: Flags) -> set[MsgId]:
+        """One UID STORE per sign and chunk of UIDs; the gone ones found from its answer."""
+        self._writable("change flags")
+        uids = sorted({u for u in map(_uid, ids) if u is not None})
+        seen: set[int] = set()
+        for sign, letters in (("+", add - remove), ("-", remove)):
+            names = to_imap(letters)
+            for chunk in imap_parse.chunked(uids, STORE_CHUNK) if names else ():
+                flags = f"({' '.join(names)})"
+                uid_set = imap_parse.uid_set(chunk)
+                data = self._run("flags", _uid_command, "STORE", uid_set, f"{sign}FLAGS", flags)
+                seen |= _fetch_uids(data)
+                self._changed = True
+        unsure = set(uids) - seen
+        if unsure:
+            data = self._run("fetch", _uid_command, "FETCH", imap_parse.uid_set(unsure), "(UID)")
+            seen |= _fetch_uids(data)
+        return {id for id in ids if _uid(id) not in seen}
+
     def _exists(self, uid: int) -> bool:
         data = self._run("fetch", _uid_command, "FETCH", str(uid), "(UID)")
         return uid in _fetch_uids(data)

@@ -193,6 +193,15 @@ class MaildirFolder:
             " or another file already has its new name"
         )
 
+    def set_flags_many(self, ids: Sequence[MsgId], add: Flags, remove: Flags) -> set[MsgId]:
+        gone: set[MsgId] = set()
+        for id in ids:
+            try:
+                self.set_flags(id, add, remove)
+            except MessageError:
+                gone.add(id)
+        return gone
+
     def delete(self, ids: Iterable[MsgId]) -> None:
         touched: set[str] = set()
         missing: list[MsgId] = []

@@ -90,6 +90,15 @@ class MemoryFolder:
         self._box.messages[int(id)] = Message(message.data, flags, message.internaldate)
         self._box.version += 1
 
+    def set_flags_many(self, ids: Sequence[MsgId], add: Flags, remove: Flags) -> set[MsgId]:
+        gone: set[MsgId] = set()
+        for id in ids:
+            try:
+                self.set_flags(id, add, remove)
+            except MessageError:
+                gone.add(id)
+        return gone
+
     def delete(self, ids: Iterable[MsgId]) -> None:
         for id in ids:
             if self._box.messages.pop(int(id), None) is not None:

@@ -105,6 +105,11 @@ class Folder(Protocol):
         """Add and remove flags of one message; a missing message raises MessageError."""
         ...
 
+    def set_flags_many(self, ids: Sequence[MsgId], add: Flags, remove: Flags) -> set[MsgId]:
+        """The same change on many messages (one command where the store allows);
+        returns the ids that are gone, which were not changed."""
+        ...
+
     def delete(self, ids: Iterable[MsgId]) -> None:
         """Remove messages for good; ids already gone are not an error."""
         ...

@@ -181,3 +181,15 @@ def test_ids_since_selects_by_internal_date(any_repo: Any) -> None:
     assert folder.ids_since(now - 10 * 86400, ids) == {young}
     assert folder.ids_since(now - 60 * 86400, ids) == {old, young}
     assert folder.ids_since(now - 10 * 86400, [old]) == set()
+
+
+def test_set_flags_many_changes_all_and_names_the_gone(any_repo: Any) -> None:
+    folder = _folder(any_repo)
+    for n in range(5):
+        folder.append(_msg(n, "S" if n % 2 else ""))
+    ids = [m.id for m in folder.list_messages()]
+    folder.delete([ids[4]])
+    gone = folder.set_flags_many(ids, frozenset("F"), frozenset("S"))
+    assert gone == {ids[4]}
+    flags = {m.id: m.flags for m in folder.list_messages()}
+    assert all(flags[id] == frozenset("F") for id in ids[:4])

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from engine.errors import Aborted
+from engine.errors import Aborted, MessageError
 from engine.events import discard
 from engine.executor import Executor
 from engine.flags import LETTERS
@@ -128,6 +128,16 @@ class Wrapped:
 
     def set_flags(self, id: MsgId, add: Flags, remove: Flags) -> None:
         self.inner.set_flags(id, add, remove)
+
+    def set_flags_many(self, ids: Sequence[MsgId], add: Flags, remove: Flags) -> set[MsgId]:
+        """Through ``set_flags``, so that a subclass's faults apply to batches too."""
+        gone: set[MsgId] = set()
+        for id in ids:
+            try:
+                self.set_flags(id, add, remove)
+            except MessageError:
+                gone.add(id)
+        return gone
 
     def delete(self, ids: Iterable[MsgId]) -> None:
         self.inner.delete(ids)
