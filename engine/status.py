@@ -118,6 +118,28 @@ class FolderRecord:
     last_sync: float | None = None
     local_stamp: str | None = None
     remote_stamp: str | None = None
+    local_uidnext: int | None = None
+    local_highestmodseq: int | None = None
+
+    def highestmodseq(self, side: str) -> int | None:
+        """The HIGHESTMODSEQ recorded for ``side`` (``LOCAL`` or ``REMOTE``)."""
+        return self.local_highestmodseq if side == LOCAL else self.remote_highestmodseq
+
+    def stamp(self, side: str) -> str | None:
+        return self.local_stamp if side == LOCAL else self.remote_stamp
+
+    def validity(self, side: str) -> int | None:
+        return self.local_validity if side == LOCAL else self.remote_validity
+
+
+@dataclass(frozen=True, slots=True)
+class SideState:
+    """What one side of a folder looked like when a sync began (see ``finish_folder``)."""
+
+    uidnext: int | None = None
+    highestmodseq: int | None = None
+    messages: int | None = None
+    stamp: str | None = None
 
 
 def flags_text(flags: Iterable[str]) -> str:
@@ -162,6 +184,10 @@ class StatusDB:
         return FolderRecord(*row) if row else None
 
     def ensure_folder(self, local_name: str, remote_name: str) -> FolderRecord:
+        """The folder's record, created if new (a no-op sync writes nothing)."""
+        known = self.folder(local_name, remote_name)
+        if known is not None:
+            return known
         with self.transaction() as db:
             db.execute(
                 "INSERT OR IGNORE INTO folders (local_name, remote_name) VALUES (?, ?)",
@@ -186,6 +212,31 @@ class StatusDB:
                 "UPDATE folders SET remote_uidnext = ?, remote_highestmodseq = ?,"
                 " remote_messages = ?, last_sync = ? WHERE id = ?",
                 (uidnext, modseq, messages, time.time(), folder_id),
+            )
+
+    def finish_folder(self, folder_id: int, local: SideState, remote: SideState) -> None:
+        """One sync of the folder is over: both sides' numbers and stamps, in one commit.
+
+        A side's HIGHESTMODSEQ and stamp are what the next sync trusts (to skip
+        the folder, or to list only what changed since); the caller passes None
+        for them unless the sync left nothing undone.
+        """
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE folders SET local_uidnext = ?, local_highestmodseq = ?, local_stamp = ?,"
+                " remote_uidnext = ?, remote_highestmodseq = ?, remote_messages = ?,"
+                " remote_stamp = ?, last_sync = ? WHERE id = ?",
+                (
+                    local.uidnext,
+                    local.highestmodseq,
+                    local.stamp,
+                    remote.uidnext,
+                    remote.highestmodseq,
+                    remote.messages,
+                    remote.stamp,
+                    time.time(),
+                    folder_id,
+                ),
             )
 
     def set_stamps(self, folder_id: int, local: str | None, remote: str | None) -> None:
@@ -231,7 +282,7 @@ class StatusDB:
 _FOLDER_COLS = (
     "id, local_name, remote_name, local_validity, remote_validity,"
     " remote_uidnext, remote_highestmodseq, remote_messages, last_sync,"
-    " local_stamp, remote_stamp"
+    " local_stamp, remote_stamp, local_uidnext, local_highestmodseq"
 )
 
 
