@@ -1,0 +1,96 @@
+"""The status database: durable pairs, pending copies, schema migrations."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from engine import status as st
+from engine.errors import AccountError
+from engine.status import Pair, StatusDB, migrate, snapshot
+
+
+def test_file_is_private_and_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "a.sqlite"
+    db = StatusDB(str(path))
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert db._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db._db.execute("PRAGMA user_version").fetchone()[0] == st.SCHEMA_VERSION
+
+
+def test_pairs_and_pending_round_trip(tmp_path: Path) -> None:
+    db = StatusDB(str(tmp_path / "a.sqlite"))
+    folder = db.ensure_folder("INBOX", "INBOX")
+    with db.transaction() as tx:
+        st.put_pair(tx, folder.id, Pair("l1", "7", frozenset("S"), frozenset("SF")))
+        pending = st.add_pending(tx, folder.id, "remote", "l2", "fp", 10, 8, frozenset("F"))
+    again = StatusDB(str(tmp_path / "a.sqlite"))
+    assert again.pairs(folder.id) == [Pair("l1", "7", frozenset("S"), frozenset("SF"))]
+    [p] = again.pending(folder.id)
+    assert (p.id, p.src_id, p.mark, p.flags) == (pending, "l2", 8, frozenset("F"))
+
+
+def test_put_pair_replaces_what_either_id_had(tmp_path: Path) -> None:
+    db = StatusDB(str(tmp_path / "a.sqlite"))
+    fid = db.ensure_folder("A", "A").id
+    with db.transaction() as tx:
+        st.put_pair(tx, fid, Pair("l1", "1", frozenset(), frozenset()))
+        st.put_pair(tx, fid, Pair("l2", "2", frozenset(), frozenset()))
+        st.put_pair(tx, fid, Pair("l1", "2", frozenset("S"), frozenset("S")))
+    assert db.pairs(fid) == [Pair("l1", "2", frozenset("S"), frozenset("S"))]
+
+
+def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
+    db = StatusDB(str(tmp_path / "a.sqlite"))
+    fid = db.ensure_folder("A", "A").id
+    with pytest.raises(RuntimeError), db.transaction() as tx:
+        st.put_pair(tx, fid, Pair("l1", "1", frozenset(), frozenset()))
+        raise RuntimeError("crash in the middle")
+    assert db.pairs(fid) == []
+
+
+def test_old_schema_is_migrated_keeping_its_data(tmp_path: Path) -> None:
+    path = str(tmp_path / "old.sqlite")
+    raw = sqlite3.connect(path)
+    migrate(raw, {1: st.MIGRATIONS[1]})
+    raw.execute("INSERT INTO folders (local_name, remote_name) VALUES ('INBOX', 'INBOX')")
+    raw.execute("INSERT INTO messages VALUES (1, 'l1', '9', 'S', 'S')")
+    raw.commit()
+    raw.close()
+    db = StatusDB(path)
+    [folder] = db.folders()
+    assert folder.remote_stamp is None and folder.remote_highestmodseq is None
+    assert db.pairs(folder.id) == [Pair("l1", "9", frozenset("S"), frozenset("S"))]
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = str(tmp_path / "new.sqlite")
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA user_version = 99")
+    raw.close()
+    with pytest.raises(AccountError, match="newer than this blinken"):
+        StatusDB(path)
+
+
+def test_snapshot_is_a_private_copy(tmp_path: Path) -> None:
+    path = str(tmp_path / "a.sqlite")
+    db = StatusDB(path)
+    fid = db.ensure_folder("A", "A").id
+    copy = snapshot(path)
+    copy.ensure_folder("B", "B")
+    assert [f.local_name for f in db.folders()] == ["A"]
+    assert [f.local_name for f in copy.folders()] == ["A", "B"]
+    assert copy.pairs(fid) == []
+    assert snapshot(str(tmp_path / "missing.sqlite")).folders() == []
+    assert not (tmp_path / "missing.sqlite").exists()
+
+
+def test_no_op_ensure_folder_writes_nothing(tmp_path: Path) -> None:
+    db = StatusDB(str(tmp_path / "a.sqlite"))
+    db.ensure_folder("A", "A")
+    changes = db._db.total_changes
+    db.ensure_folder("A", "A")
+    assert db._db.total_changes == changes
