@@ -15,7 +15,6 @@ are reported through ``on_warning`` and left alone, never deleted.
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
 import itertools
 import os
@@ -26,8 +25,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from engine.content import to_lf
-from engine.errors import AccountError, FolderError, MessageError, SyncError
+from engine.errors import AccountError, FolderError, MessageError
 from engine.flags import to_letters
+from engine.maildir_files import _error, _fsync_dir, _place, _untouched_since
 from engine.maildir_names import (
     BadName,
     MaildirName,
@@ -57,11 +57,6 @@ TMP_MAX_AGE = 36 * 3600  # the Maildir rule for abandoned deliveries
 _DIR_MODE = 0o700  # mail is private
 _FILE_MODE = 0o600
 _NEW_NAME_TRIES = 100
-# Errors that will hit every message of the folder alike: stop the folder.
-_FOLDER_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
-# link() not supported by the file system: fall back to a careful rename.
-_NO_LINK_ERRNOS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.ENOSYS}
-
 _clock = time.time  # tests move it forward to age tmp/ files
 _seq_lock = threading.Lock()
 _seq = itertools.count()
@@ -84,23 +79,6 @@ def _hostname() -> str:
 
 def _is_maildir(path: str) -> bool:
     return all(os.path.isdir(os.path.join(path, sub)) for sub in SUBDIRS)
-
-
-def _fsync_dir(path: str) -> None:
-    """Make a directory's entries durable: a rename is only safe once this returns."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _error(err: OSError, what: str) -> SyncError:
-    """A typed error: a full or read-only disk stops the folder, else one message."""
-    text = f"{what}: {err.strerror or err}"
-    if err.errno in _FOLDER_ERRNOS:
-        return FolderError(text)
-    return MessageError(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,36 +379,6 @@ class MaildirFolder:
                 pass
             except OSError as err:
                 self._warn(f"{self.name}: cannot remove stale {path}: {err.strerror or err}")
-
-
-def _untouched_since(dirent: os.DirEntry[str], limit: float) -> bool:
-    """A file still there and untouched (read, written or renamed) since ``limit``."""
-    try:
-        if not dirent.is_file(follow_symlinks=False):
-            return False
-        st = dirent.stat(follow_symlinks=False)
-    except FileNotFoundError:  # delivered meanwhile
-        return False
-    return max(st.st_atime, st.st_mtime, st.st_ctime) < limit
-
-
-def _place(tmp: str, target: str) -> bool:
-    """Give ``tmp`` the name ``target`` without replacing a file; False if taken."""
-    try:
-        os.link(tmp, target)
-        return True
-    except FileExistsError:
-        return False
-    except OSError as err:
-        if err.errno not in _NO_LINK_ERRNOS:
-            raise _error(err, f"cannot deliver {target}") from err
-    if os.path.lexists(target):  # no hard links here: rename, checking first
-        return False
-    try:
-        os.rename(tmp, target)
-    except OSError as err:
-        raise _error(err, f"cannot deliver {target}") from err
-    return True
 
 
 class MaildirRepository:

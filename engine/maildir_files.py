@@ -1,0 +1,65 @@
+"""Low-level Maildir file operations: durable directory entries, no-overwrite delivery.
+
+Kept apart from the folder logic so that each safety step is small and
+separately readable: a typed error for an OSError, an fsync of a directory,
+and delivering a file under a name without ever replacing another.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from engine.errors import FolderError, MessageError, SyncError
+
+# Errors that will hit every message of the folder alike: stop the folder.
+_FOLDER_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+# link() not supported by the file system: fall back to a careful rename.
+_NO_LINK_ERRNOS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.ENOSYS}
+
+
+def _fsync_dir(path: str) -> None:
+    """Make a directory's entries durable: a rename is only safe once this returns."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _error(err: OSError, what: str) -> SyncError:
+    """A typed error: a full or read-only disk stops the folder, else one message."""
+    text = f"{what}: {err.strerror or err}"
+    if err.errno in _FOLDER_ERRNOS:
+        return FolderError(text)
+    return MessageError(text)
+
+
+def _untouched_since(dirent: os.DirEntry[str], limit: float) -> bool:
+    """A file still there and untouched (read, written or renamed) since ``limit``."""
+    try:
+        if not dirent.is_file(follow_symlinks=False):
+            return False
+        st = dirent.stat(follow_symlinks=False)
+    except FileNotFoundError:  # delivered meanwhile
+        return False
+    return max(st.st_atime, st.st_mtime, st.st_ctime) < limit
+
+
+def _place(tmp: str, target: str) -> bool:
+    """Give ``tmp`` the name ``target`` without replacing a file; False if taken."""
+    try:
+        os.link(tmp, target)
+        return True
+    except FileExistsError:
+        return False
+    except OSError as err:
+        if err.errno not in _NO_LINK_ERRNOS:
+            raise _error(err, f"cannot deliver {target}") from err
+    if os.path.lexists(target):  # no hard links here: rename, checking first
+        return False
+    try:
+        os.rename(tmp, target)
+    except OSError as err:
+        raise _error(err, f"cannot deliver {target}") from err
+    return True
