@@ -56,10 +56,10 @@ _GENERAL_UNSUPPORTED: dict[str, bool | None] = {"ignore-readonly": False}
 _ACCOUNT = (
     "localrepository", "remoterepository", "autorefresh", "quick", "presynchook",
     "postsynchook", "newmailhook", "maxage", "status_backend", "mass_delete_guard",
-    "maildir-windows-compatible",
+    "maildir-windows-compatible", "maxsize",
 )  # fmt: skip
 _ACCOUNT_UNSUPPORTED: dict[str, bool | None] = {
-    "maxsize": None, "synclabels": False, "labelsheader": None, "ignorelabels": None,
+    "synclabels": False, "labelsheader": None, "ignorelabels": None,
     "filterheaders": None, "proxy": None, "authproxy": None, "utf8foldernames": False,
 }  # fmt: skip
 _DEFAULT_GUARD: int | None = 50  # percent of a folder
@@ -94,6 +94,7 @@ class Account:
     postsynchook: str | None = None
     newmailhook: str | None = None  # shell command run when new mail arrived
     maxage: int | None = None  # days
+    maxsize: int | None = None  # bytes
     status_backend: str = "sqlite"
     mass_delete_guard: int | None = 50  # percent; None: guard off
     idlefolders: tuple[str, ...] = ()  # the remote repository's, for IDLE
@@ -352,12 +353,41 @@ def _repository(
     return name, settings, idle
 
 
+_SIZE = re.compile(r"(\d+)\s*(?:([kmg])i?)?b?", re.IGNORECASE)
+
+
+def _parse_size(text: str) -> int:
+    """``maxsize``: bytes, as OfflineIMAP takes it, or with a k, M or G suffix (KiB, MiB, GiB)."""
+    found = _SIZE.fullmatch(text.strip())
+    if not found:
+        raise BadValue(f"{show(text)} is not a size in bytes (such as 20000000 or 20M)")
+    value = int(found.group(1)) * 1024 ** " kmg".index((found.group(2) or " ").lower())
+    if value < 1:
+        raise BadValue(f"{show(text)} must be at least 1 byte")
+    return value
+
+
+def _same_mailbox(a: ImapSettings, b: ImapSettings) -> bool:
+    """Two repositories that log in to one account on one server."""
+
+    def where(s: ImapSettings) -> tuple[str, int, str, str | None]:
+        port = s.port if s.port is not None else (993 if s.ssl else 143)
+        return (s.host.lower(), port, s.user, s.tunnel)
+
+    return where(a) == where(b)
+
+
 def _account(ctx: Context, general: General, name: str, today: date) -> Account:
     section = f"Account {name}"
     reader = ctx.reader(section)
     reader.warn_unknown(_ACCOUNT, _ACCOUNT_UNSUPPORTED, ctx.warn)
     windows = reader.boolean("maildir-windows-compatible", False)
-    local_name, local, _ = _repository(ctx, section, "localrepository", windows)
+    local_name, local, local_idle = _repository(ctx, section, "localrepository", windows)
+    if local_idle:
+        ctx.warn(
+            f"[Repository {local_name}] idlefolders: only the remote repository is watched"
+            " with IDLE (ignored)"
+        )
     remote_name, remote, idle = _repository(ctx, section, "remoterepository")
     if local_name == remote_name:
         raise reader.fail("remoterepository", "names the same repository as localrepository")
@@ -365,12 +395,20 @@ def _account(ctx: Context, general: General, name: str, today: date) -> Account:
         raise reader.fail(
             "remoterepository", f"[Repository {remote_name}] is a Maildir; the remote must be IMAP"
         )
+    if isinstance(local, ImapSettings) and _same_mailbox(local, remote):
+        raise reader.fail(
+            "localrepository",
+            f"[Repository {local_name}] and [Repository {remote_name}] are the same IMAP "
+            "account; syncing it with itself would copy every message onto itself",
+        )
     maxage = reader.convert("maxage", lambda text: parse_maxage(text, today), None)
+    maxsize = reader.convert("maxsize", _parse_size, None)
     guard = reader.convert("mass_delete_guard", parse_guard, _DEFAULT_GUARD)
     options = SyncOptions(
         dry_run=general.dry_run,
         fsync=general.fsync,
         maxage_days=maxage,
+        maxsize=maxsize,
         mass_delete_fraction=guard / 100 if guard is not None else 1.0,
     )
     status_path = str(general.metadata / f"{name}.sqlite")
@@ -385,6 +423,7 @@ def _account(ctx: Context, general: General, name: str, today: date) -> Account:
         postsynchook=reader.string("postsynchook"),
         newmailhook=reader.string("newmailhook"),
         maxage=maxage,
+        maxsize=maxsize,
         status_backend=_status_backend(ctx, section),
         mass_delete_guard=guard,
         idlefolders=idle,

@@ -88,6 +88,7 @@ class AccountSync:
         self._lock = threading.Lock()
         self._stop = threading.Event()  # an account error in any worker
         self._states: dict[Side, dict[str, FolderState]] = {}
+        self._folders = 0  # folder pairs this sync looks at
 
     def run(self) -> AccountResult:
         self.report.state(ThreadState.ACCOUNT_SYNC)
@@ -98,6 +99,8 @@ class AccountSync:
         except AccountError as e:
             self._account_failed(e)
         r = self.result
+        if not r.aborted and r.error is None:
+            self.report.info(summary(r, self._folders, self.options.dry_run))
         self.report.emit(
             AccountFinished(
                 r.name, r.counts, r.error, r.folders_failed, r.uidvalidity_problems, r.aborted
@@ -111,6 +114,7 @@ class AccountSync:
         local, remote = self._stores()
         try:
             match = self._match(local, remote, status)
+            self._folders = len(match.pairs)
             self.report.emit(AccountStarted(self.settings.name, len(match.pairs)))
             self._create_folders(match.pairs, local, remote)
             self._states = self._folder_states(match.pairs, local, remote)
@@ -186,6 +190,7 @@ class AccountSync:
             ):
                 if not create:
                     continue
+                self._tally(SyncCounts(folders_created=1), None, False)
                 if self.options.dry_run:
                     self.report.emit(
                         PlannedAction(self.settings.name, pair.remote, f"create folder {name!r}")
@@ -283,6 +288,41 @@ class AccountSync:
             if self.result.error is None:
                 self.result.error = str(e)
         self._stop.set()
+
+
+def summary(result: AccountResult, folders: int, dry_run: bool = False) -> str:
+    """The closing report of an account sync: what was copied, what was left out and why.
+
+    One line, e.g. ``summary: 10 folders (2 created); 2000 messages copied (1990 to
+    local, 10 to remote), 81234567 bytes; 3 skipped: 2 larger than maxsize, 1 failed
+    (see the errors above)``.
+    """
+    c = result.counts
+    created = f" ({c.folders_created} created)" if c.folders_created else ""
+    copied = c.copied_to_local + c.copied_to_remote
+    parts = [
+        f"{folders} folders{created}",
+        f"{copied} messages copied ({c.copied_to_local} to local, {c.copied_to_remote} to "
+        f"remote), {c.bytes} bytes",
+    ]
+    deleted, reflagged = c.deleted_local + c.deleted_remote, c.flags_local + c.flags_remote
+    if deleted or reflagged:
+        parts.append(f"{deleted} deleted, {reflagged} reflagged")
+    why = [
+        f"{n} {reason}"
+        for n, reason in (
+            (c.too_large, "larger than maxsize"),
+            (c.too_old, "older than maxage"),
+            (c.skipped, "failed (see the errors above)"),
+        )
+        if n
+    ]
+    total = c.too_large + c.too_old + c.skipped
+    parts.append(f"{total} skipped" + (": " + ", ".join(why) if why else ""))
+    if result.folders_failed:
+        parts.append(f"{result.folders_failed} folders failed")
+    prefix = "dry run summary (nothing done): " if dry_run else "summary: "
+    return prefix + "; ".join(parts)
 
 
 def _vanished_message(lname: str, rname: str, side: str) -> str:

@@ -119,7 +119,10 @@ class SyncCounts:
     flags_local: int = 0
     flags_remote: int = 0
     bytes: int = 0
-    skipped: int = 0
+    skipped: int = 0  # failed: a message error (the sync is not clean and tries again)
+    too_large: int = 0  # not copied on purpose: larger than ``maxsize``
+    too_old: int = 0  # not copied on purpose: older than ``maxage``
+    folders_created: int = 0
 
     def __add__(self, other: SyncCounts) -> SyncCounts:
         return SyncCounts(*(a + b for a, b in zip(_fields(self), _fields(other), strict=True)))
@@ -139,6 +142,9 @@ def _fields(c: SyncCounts) -> tuple[int, ...]:
         c.flags_remote,
         c.bytes,
         c.skipped,
+        c.too_large,
+        c.too_old,
+        c.folders_created,
     )
 
 

@@ -87,6 +87,7 @@ class SyncOptions:
     dry_run: bool = False
     fsync: bool = True
     maxage_days: int | None = None  # only messages younger than this are synced
+    maxsize: int | None = None  # bytes: larger messages are not copied (where sizes are known)
     mass_delete_fraction: float = 0.5  # stop a folder that would lose more than this
     mass_delete_minimum: int = 10  # ... but only when it would lose at least this many
     force_deletes: bool = False  # the user confirmed a mass deletion

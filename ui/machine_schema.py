@@ -53,6 +53,9 @@ COUNTS: Schema = {
             "flags_remote",
             "bytes",
             "skipped",
+            "too_large",
+            "too_old",
+            "folders_created",
         )
     },
     "additionalProperties": False,

@@ -512,6 +512,8 @@ ERRORS = [
     ("Account A", "status_backend = maildb", "[Account A] status_backend: 'maildb' is not"),
     ("Account A", "mass_delete_guard = 150", "[Account A] mass_delete_guard: 150 is out of"),
     ("Account A", "mass_delete_guard = half", "[Account A] mass_delete_guard: 'half' is neither"),
+    ("Account A", "maxsize = big", "[Account A] maxsize: 'big' is not a size in bytes"),
+    ("Account A", "maxsize = 0", "[Account A] maxsize: '0' must be at least 1 byte"),
     (
         "Account A",
         "remoterepository = Nowhere",
@@ -701,7 +703,7 @@ def test_warnings_for_unknown_and_unsupported_options(env: dict[str, str]) -> No
         "Account A",
         "foo = 1",
         "synclabels = no",
-        "maxsize = 2000000",
+        "labelsheader = X-Keywords",
         "status_backend = plain",
     )
     text = with_lines(
@@ -720,7 +722,7 @@ def test_warnings_for_unknown_and_unsupported_options(env: dict[str, str]) -> No
         "[ui.Curses.Blinkenlights] interface settings are not supported yet (ignored)",
         "unknown section [Misc] (ignored)",
         "[Account A] unknown option 'foo' (ignored)",
-        "[Account A] option 'maxsize' is not supported yet (ignored)",
+        "[Account A] option 'labelsheader' is not supported yet (ignored)",
         "[Repository R] option 'holdconnectionopen' is not supported yet (ignored)",
         "[Repository R] option 'keepalive' is not supported yet (ignored)",
         "[Repository R] unknown option 'remotehots' (ignored)",
@@ -763,6 +765,46 @@ def test_mass_delete_guard(
     account = parse(text, env).accounts["A"]
     assert account.mass_delete_guard == guard
     assert account.settings.options.mass_delete_fraction == fraction
+
+
+@pytest.mark.parametrize(
+    ("written", "size"),
+    [("2000000", 2000000), ("512k", 512 * 1024), ("20M", 20 << 20), ("1 GiB", 1 << 30)],
+)
+def test_maxsize(written: str, size: int, env: dict[str, str]) -> None:
+    account = parse(with_lines(MINIMAL, "Account A", f"maxsize = {written}"), env).accounts["A"]
+    assert account.maxsize == size
+    assert account.settings.options.maxsize == size
+
+
+IMAP_TO_IMAP = MINIMAL.replace(
+    "type = Maildir\nlocalfolders = ~/Mail\n",
+    "type = IMAP\nremotehost = mail.example.net\nremoteuser = me\nreadonly = yes\n",
+)
+
+
+def test_local_repository_may_be_imap(env: dict[str, str]) -> None:
+    account = parse(IMAP_TO_IMAP, env).accounts["A"]
+    local = account.settings.local
+    assert isinstance(local, ImapSettings)
+    assert (local.host, local.user, local.readonly) == ("mail.example.net", "me", True)
+    assert isinstance(account.settings.remote, ImapSettings)
+
+
+def test_idlefolders_of_a_local_imap_repository_are_ignored(env: dict[str, str]) -> None:
+    text = with_lines(IMAP_TO_IMAP, "Repository L", "idlefolders = ['INBOX']")
+    assert parse(text, env).warnings == [
+        "[Repository L] idlefolders: only the remote repository is watched with IDLE (ignored)"
+    ]
+
+
+def test_imap_account_synced_with_itself_is_refused(env: dict[str, str]) -> None:
+    text = IMAP_TO_IMAP.replace("mail.example.net", "IMAP.example.org")
+    assert error_of(text, env).startswith(
+        "config test.rc: [Account A] localrepository: [Repository L] and [Repository R] are"
+        " the same IMAP account"
+    )
+    assert parse(text.replace("remoteuser = me\nreadonly", "remoteuser = you\nreadonly"), env)
 
 
 # --- files and paths --------------------------------------------------------------------
