@@ -134,8 +134,11 @@ def assert_secret_absent(text: str, user: str, secret: str, mechanism: str) -> N
 
 
 def account_errors(output: str, text: str) -> list[str]:
-    """Basic's error lines (not the closing summary) that contain ``text``."""
-    return [line for line in output.splitlines() if text in line and line.endswith("[account]")]
+    """Basic's account error lines (not the closing summary) that contain ``text``.
+
+    An account error is said once, in the account's "sync failed" line.
+    """
+    return [line for line in output.splitlines() if text in line and ": sync failed: " in line]
 
 
 def assert_private(root: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
+_sockets = itertools.count()
 
 
 class Pane:
@@ -49,7 +51,7 @@ def demo_pane(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[
             pytest.fail("tmux is not installed")
         pytest.skip("tmux is not installed")
     width, height, extra = getattr(request, "param", (100, 30, "--messages 40"))
-    socket = f"blinken-test-{os.getpid()}"
+    socket = f"blinken-test-{os.getpid()}-{next(_sockets)}"
     exit_file = tmp_path / "exit"
     command = (
         f"cd {ROOT} && TERM=xterm-256color {sys.executable} -m blinken demo {extra} "
