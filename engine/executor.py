@@ -151,6 +151,7 @@ class Executor:
             try:
                 done = self._apply_chunk(chunk)
             finally:
+                self._flush(Side.LOCAL, Side.REMOTE)
                 self._record_reflags(done)
             self._check_cancel()
 
@@ -252,8 +253,13 @@ class Executor:
                 pair = self._copy_one(f, dst, to)
                 stored.append((pending_id, pair if pair is not None else _NONE))
         finally:
+            self._flush(to)  # nothing is recorded before it is durable
             self._record_copies(stored)
         self._check_cancel()
+
+    def _flush(self, *sides: Side) -> None:
+        for side in sides:
+            self.folders[side].flush()
 
     def _add_pending(
         self, fetched: Sequence[FetchedMessage], to: Side, mark: int | None

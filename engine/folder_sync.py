@@ -342,6 +342,9 @@ class _EmptyFolder:
     def set_flags_many(self, ids: Sequence[MsgId], add: Flags, remove: Flags) -> set[MsgId]:
         raise FolderError(f"folder {self.name!r} does not exist (dry run)")
 
+    def flush(self) -> None:
+        pass  # nothing is held back
+
     def delete(self, ids: Iterable[MsgId]) -> None:
         raise FolderError(f"folder {self.name!r} does not exist (dry run)")
 

@@ -430,6 +430,9 @@ class ImapFolder:
         data = self._run("fetch", _uid_command, "FETCH", str(uid), "(UID)")
         return uid in _fetch_uids(data)
 
+    def flush(self) -> None:
+        pass  # nothing is held back
+
     def delete(self, ids: Iterable[MsgId]) -> None:
         """Flag \\Deleted and UID EXPUNGE exactly these UIDs.
 

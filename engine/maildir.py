@@ -52,6 +52,7 @@ from engine.repository import (
 Warn = Callable[[str], None]
 
 SUBDIRS = ("cur", "new", "tmp")
+_MAX_UNSYNCED = 64  # open descriptors kept for one batched fsync
 STAMP_SETTLE = 2.0  # seconds a directory must be unchanged before its mtime is trusted
 TMP_MAX_AGE = 36 * 3600  # the Maildir rule for abandoned deliveries
 _DIR_MODE = 0o700  # mail is private
@@ -98,6 +99,10 @@ class MaildirFolder:
         self.path = path
         self._infosep = infosep
         self._fsync = fsync
+        # Written but not yet made durable: ``flush`` fsyncs these together, which
+        # lets the file system commit a whole batch at once instead of per message.
+        self._unsynced_files: list[int] = []  # open descriptors
+        self._unsynced_dirs: set[str] = set()
         self._warn = warn
         self._fmd5 = folder_md5(name)
         self._entries: dict[MsgId, _Entry] = {}
@@ -153,10 +158,16 @@ class MaildirFolder:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-        if self._fsync:
-            self._sync_dirs({entry.subdir})
+        self._unsynced_dirs.add(entry.subdir)
         self._entries[entry.name.id] = entry
         return entry.name.id
+
+    def flush(self) -> None:
+        """Make every append and rename so far durable (files first, then directories)."""
+        self._sync_files()
+        dirs, self._unsynced_dirs = self._unsynced_dirs, set()
+        if self._fsync:
+            self._sync_dirs(dirs)
 
     def set_flags(self, id: MsgId, add: Flags, remove: Flags) -> None:
         entry = self._entries.get(id) or self._rescan_for(id)
@@ -194,7 +205,10 @@ class MaildirFolder:
             self._sync_dirs(touched)
 
     def close(self) -> None:
-        self._entries.clear()
+        try:
+            self.flush()
+        finally:
+            self._entries.clear()
 
     # -- listing ---------------------------------------------------------------
 
@@ -306,8 +320,10 @@ class MaildirFolder:
             f.flush()
             if internaldate is not None:
                 os.utime(f.fileno(), (internaldate, internaldate))
-            if self._fsync:
-                os.fsync(f.fileno())
+            if self._fsync:  # kept open for ``flush``; fsynced with the rest of its batch
+                self._unsynced_files.append(os.dup(f.fileno()))
+        if len(self._unsynced_files) >= _MAX_UNSYNCED:
+            self._sync_files()
 
     def _deliver(self, tmp: str, id: str, letters: str | None, uid: int | None) -> _Entry:
         """Link the tmp/ file into new/ or cur/ under a name that nobody uses."""
@@ -337,8 +353,7 @@ class MaildirFolder:
         except OSError as err:
             raise _error(err, f"cannot rename {source}") from err
         self._entries[entry.name.id] = moved
-        if self._fsync:
-            self._sync_dirs({entry.subdir, "cur"})
+        self._unsynced_dirs |= {entry.subdir, "cur"}
         return True
 
     def _unlink(self, entry: _Entry | None, touched: set[str]) -> bool:
@@ -354,6 +369,18 @@ class MaildirFolder:
         self._entries.pop(entry.name.id, None)
         touched.add(entry.subdir)
         return True
+
+    def _sync_files(self) -> None:
+        """Fsync the files written so far (not yet their directory entries)."""
+        files, self._unsynced_files = self._unsynced_files, []
+        try:
+            for fd in files:
+                os.fsync(fd)
+        except OSError as err:
+            raise _error(err, f"cannot flush messages in {self.path}") from err
+        finally:
+            for fd in files:
+                os.close(fd)
 
     def _sync_dirs(self, subdirs: Iterable[str]) -> None:
         for subdir in sorted(subdirs):

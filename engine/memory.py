@@ -99,6 +99,9 @@ class MemoryFolder:
                 gone.add(id)
         return gone
 
+    def flush(self) -> None:
+        pass  # nothing is held back
+
     def delete(self, ids: Iterable[MsgId]) -> None:
         for id in ids:
             if self._box.messages.pop(int(id), None) is not None:

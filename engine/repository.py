@@ -110,6 +110,14 @@ class Folder(Protocol):
         returns the ids that are gone, which were not changed."""
         ...
 
+    def flush(self) -> None:
+        """Make every change so far durable; the status is written only after this.
+
+        Stores that are durable at once (IMAP) do nothing; a Maildir fsyncs the
+        batch's files and directories together, far cheaper than one by one.
+        """
+        ...
+
     def delete(self, ids: Iterable[MsgId]) -> None:
         """Remove messages for good; ids already gone are not an error."""
         ...

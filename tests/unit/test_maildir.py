@@ -250,12 +250,29 @@ def test_fsync_on_and_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         folder = repo.open_folder("INBOX")
         calls.clear()
         id = folder.append(Message(DATA, frozenset()))
+        assert calls == []  # held back: a batch is made durable together
+        folder.flush()
         after_append = len(calls)
         folder.set_flags(str(id), frozenset("S"), frozenset())
+        folder.flush()
         folder.delete([str(id)])
         assert (after_append >= 2) is expect_some  # the file and new/
         assert (len(calls) >= 5) is expect_some  # + new/ and cur/ on the move, cur/ on delete
         assert bool(calls) is expect_some
+
+
+def test_close_makes_appends_durable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    repo = MaildirRepository("local", str(tmp_path), sep="/")
+    repo.create_folder("INBOX")
+    folder = repo.open_folder("INBOX")
+    synced.clear()
+    for _ in range(3):
+        folder.append(Message(DATA, frozenset("S")))
+    folder.close()
+    assert len(synced) == 4  # three files, then cur/ once
 
 
 # -- listing -------------------------------------------------------------------
