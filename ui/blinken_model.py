@@ -8,6 +8,7 @@ screen.  ``changed`` tells the widgets which parts to rebuild at the next frame.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from engine.events import (
     AccountStarted,
     Countdown,
     Event,
+    FolderFinished,
     FolderStarted,
     Level,
     Log,
@@ -49,49 +51,89 @@ class ThreadLed:
         return state_colour(self.state, dry_run=self.dry_run, flash_on=flash_on)
 
 
+@dataclass(frozen=True)
+class Tally:
+    """Messages and bytes done and to do, summed over some folders."""
+
+    messages_done: int = 0
+    messages_total: int = 0
+    bytes_done: int = 0
+    bytes_total: int = 0
+
+
 @dataclass
 class AccountView:
-    """One account's line in the status bar."""
+    """One account's line in the status bar.
+
+    The engine learns a folder's size only when it starts that folder, so the
+    account's total is unknown until the last folder has started.  The view
+    therefore counts folders (``folder_index`` of ``folders_total``) and sums
+    messages and bytes over the folders in flight only; its ETA covers those
+    folders, and the whole account once every folder has started.
+    """
 
     name: str
     hotkey: str | None
     phase: str = "waiting"  # waiting, syncing, done, failed, idle
-    folder: str | None = None
-    folder_index: int = 0
+    folder: str | None = None  # the folder started last, while it is in flight
+    folder_index: int = 0  # the highest position started so far
     folders_total: int = 0
+    active: dict[str, int] = field(default_factory=dict)  # in flight: folder -> position
+    finished: set[str] = field(default_factory=set)
     folders: dict[str, Progress] = field(default_factory=dict)
     samples: deque[tuple[float, int, int]] = field(default_factory=lambda: deque(maxlen=64))
     countdown: int | None = None
     countdown_ts: float = 0.0
     changes: int | None = None
     error: str | None = None
-    messages_done: int = 0
-    messages_total: int = 0
+    messages_done: int = 0  # over every folder of this sync: the rate's measure
     bytes_done: int = 0
-    bytes_total: int = 0
 
     def record(self, progress: Progress) -> None:
-        """Take a folder's cumulative counters, keeping account totals without re-summing."""
+        """Take a folder's cumulative counters; account counts follow without re-summing."""
         old = self.folders.get(progress.folder)
         if old is not None:
             self.messages_done -= old.messages_done
-            self.messages_total -= old.messages_total
             self.bytes_done -= old.bytes_done
-            self.bytes_total -= old.bytes_total
         self.folders[progress.folder] = progress
         self.messages_done += progress.messages_done
-        self.messages_total += progress.messages_total
         self.bytes_done += progress.bytes_done
-        self.bytes_total += progress.bytes_total
         self.sample(progress.ts)
+
+    def start_folder(self, folder: str, index: int, total: int) -> None:
+        self.active[folder] = index
+        self.finished.discard(folder)
+        self.folder, self.folders_total = folder, total
+        self.folder_index = max(self.folder_index, index)
+
+    def finish_folder(self, folder: str) -> None:
+        self.active.pop(folder, None)
+        self.finished.add(folder)
+        self.folder = next(reversed(self.active), None)
 
     def reset(self, folders_total: int) -> None:
         """A new sync of this account begins: forget the previous one's counters."""
         self.phase, self.error, self.changes, self.countdown = "syncing", None, None, None
         self.folder, self.folder_index, self.folders_total = None, 0, folders_total
+        self.active.clear()
+        self.finished.clear()
         self.folders.clear()
         self.samples.clear()
-        self.messages_done = self.messages_total = self.bytes_done = self.bytes_total = 0
+        self.messages_done = self.bytes_done = 0
+
+    def in_flight(self) -> Tally:
+        """Done and to do over the folders that reported progress and have not finished."""
+        current = [p for name, p in self.folders.items() if name not in self.finished]
+        return Tally(
+            sum(p.messages_done for p in current),
+            sum(p.messages_total for p in current),
+            sum(p.bytes_done for p in current),
+            sum(p.bytes_total for p in current),
+        )
+
+    def all_started(self) -> bool:
+        """Every folder has started, so the folders in flight are all that is left."""
+        return 0 < self.folders_total <= self.folder_index
 
     def rates(self) -> tuple[float, float]:
         """(bytes/s, messages/s) over the recent samples; zero until there are two."""
@@ -104,13 +146,20 @@ class AccountView:
         return (b1 - b0) / span, (m1 - m0) / span
 
     def eta(self) -> float | None:
-        """Seconds left at the current rate, by bytes when sizes are known, else by messages."""
+        """Whole seconds until the folders in flight are done, at least 1; None if unknown.
+
+        By bytes when sizes are known, else by messages.  It is the account's
+        ETA only when ``all_started()``; before that, more folders will follow.
+        """
         byte_rate, msg_rate = self.rates()
-        if self.bytes_total > self.bytes_done and byte_rate > 0:
-            return (self.bytes_total - self.bytes_done) / byte_rate
-        if self.messages_total > self.messages_done and msg_rate > 0:
-            return (self.messages_total - self.messages_done) / msg_rate
-        return None
+        now = self.in_flight()
+        if now.bytes_total > now.bytes_done and byte_rate > 0:
+            left = (now.bytes_total - now.bytes_done) / byte_rate
+        elif now.messages_total > now.messages_done and msg_rate > 0:
+            left = (now.messages_total - now.messages_done) / msg_rate
+        else:
+            return None
+        return float(max(1, math.ceil(left)))
 
     def next_sync_in(self, now: float) -> int | None:
         """The countdown, still ticking between two Countdown events."""
@@ -235,8 +284,11 @@ class DashboardModel:
         self.changed.add("status")
 
     def _on_folder_started(self, e: FolderStarted) -> None:
-        view = self.account(e.account)
-        view.folder, view.folder_index, view.folders_total = e.folder, e.index, e.total
+        self.account(e.account).start_folder(e.folder, e.index, e.total)
+        self.changed.add("status")
+
+    def _on_folder_finished(self, e: FolderFinished) -> None:
+        self.account(e.account).finish_folder(e.folder)
         self.changed.add("status")
 
     def _on_progress(self, e: Progress) -> None:
@@ -247,6 +299,7 @@ class DashboardModel:
         view = self.account(e.account)
         view.phase = "failed" if e.error else "aborted" if e.aborted else "done"
         view.error, view.changes, view.folder = e.error, e.counts.changes, None
+        view.active.clear()
         self.changed.add("status")
 
     def _on_countdown(self, e: Countdown) -> None:
@@ -273,6 +326,7 @@ _HANDLERS: dict[type[Event], Callable[[DashboardModel, Any], None]] = {
     ThreadStateChanged: DashboardModel._on_thread,
     AccountStarted: DashboardModel._on_account_started,
     FolderStarted: DashboardModel._on_folder_started,
+    FolderFinished: DashboardModel._on_folder_finished,
     Progress: DashboardModel._on_progress,
     AccountFinished: DashboardModel._on_account_finished,
     Countdown: DashboardModel._on_countdown,

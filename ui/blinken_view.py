@@ -12,15 +12,23 @@ from typing import Any
 
 import urwid
 
-from engine.events import Level
+from engine.events import Level, PasswordRequest
 from ui.base import Commands
 from ui.blinken_model import DashboardModel
 from ui.blinken_overlays import PasswordPrompt, help_body, help_overlay, prompt_overlay
 from ui.blinken_widgets import SCROLL_ACTIONS, LedRow, LogPane, Size, StatusBar
 from ui.keys import Action, action_for, reminder
-from ui.lines import clean
+from ui.lines import YES_ANSWERS, clean, is_yes_no_question
 
 NOTICE_SECONDS = 6.0
+
+
+def outcome(request: PasswordRequest, answer: str | None) -> str:
+    """What the log says after a prompt: never the answer itself, which may be a secret."""
+    if not is_yes_no_question(request):
+        return "password entered" if answer is not None else "password cancelled"
+    yes = (answer or "").strip().lower() in YES_ANSWERS
+    return "answered yes" if yes else "answered no"
 
 
 class Dashboard(urwid.WidgetWrap[urwid.Widget]):
@@ -95,14 +103,14 @@ class Dashboard(urwid.WidgetWrap[urwid.Widget]):
     def _open_prompt(self) -> None:
         request = self.model.passwords[0]
         text = clean(request.prompt or f"Password for {request.account} ({request.repository}):")
-        self.prompt = PasswordPrompt(text, self._answer_prompt)
+        title = "question" if is_yes_no_question(request) else "password"
+        self.prompt = PasswordPrompt(text, self._answer_prompt, title=title)
         self._restack()
 
     def _answer_prompt(self, answer: str | None) -> None:
         request = self.model.passwords.popleft()
         request.reply.answer(answer)
-        outcome = "entered" if answer is not None else "cancelled"
-        self.model.add_log(Level.INFO, f"{request.account}: password {outcome}", self._now)
+        self.model.add_log(Level.INFO, f"{request.account}: {outcome(request, answer)}", self._now)
         self.prompt = None
         if self.model.passwords:
             self._open_prompt()

@@ -83,21 +83,43 @@ def _phase_words(view: AccountView, now: float) -> Markup:
     return words
 
 
-def _progress_words(view: AccountView) -> Markup:
-    """Most telling first, so a narrow screen cuts the byte totals before the ETA."""
-    parts = ["syncing"]
-    if view.folder:
-        folder = shorten(view.folder, FOLDER_WIDTH)
-        parts.append(f"{folder} {view.folder_index}/{view.folders_total}")
-    parts.append(f"{view.messages_done}/{view.messages_total} msg")
+def _folder_words(view: AccountView) -> str | None:
+    """``INBOX 3/12``: the folders in flight (two named at most) and how far down the list."""
+    names = [shorten(name, FOLDER_WIDTH) for name in view.active]
+    if len(names) > 2:
+        names = [*names[-2:-1], f"{names[-1]} +{len(names) - 2}"]
+    where = f"{view.folder_index}/{view.folders_total}" if view.folders_total else ""
+    if not names:
+        return f"folder {where}" if where else None
+    return " ".join(part for part in (", ".join(names), where) if part)
+
+
+def _eta_words(view: AccountView) -> str | None:
+    """``ETA 1:58`` for the account, or ``folder ETA`` while more folders are to come."""
     eta = view.eta()
-    if eta is not None:
-        parts.append(f"ETA {human_duration(eta)}")
+    if eta is None:
+        return None
+    scope = "" if view.all_started() else "folders " if len(view.active) > 1 else "folder "
+    return f"{scope}ETA {human_duration(eta)}"
+
+
+def _progress_words(view: AccountView) -> Markup:
+    """Most telling first, so a narrow screen cuts the byte totals before the ETA.
+
+    Messages and bytes are those of the folders in flight: the account's total
+    is not known before its last folder starts.
+    """
+    now = view.in_flight()
+    parts = ["syncing", _folder_words(view)]
+    if now.messages_total or now.messages_done:
+        parts.append(f"{now.messages_done}/{now.messages_total} msg")
+    parts.append(_eta_words(view))
     byte_rate, _ = view.rates()
     if byte_rate > 0:
         parts.append(f"{human_bytes(int(byte_rate))}/s")
-    parts.append(human_bytes_pair(view.bytes_done, view.bytes_total))
-    return ["  ".join(parts)]
+    if now.bytes_total:
+        parts.append(human_bytes_pair(now.bytes_done, now.bytes_total))
+    return ["  ".join(part for part in parts if part)]
 
 
 def status_markup(model: DashboardModel, now: float, max_lines: int) -> Markup:

@@ -6,10 +6,17 @@ most one byte into a ``MainLoop.watch_pipe`` descriptor until the next frame
 has drained the queue.  Frames are rate-limited: a burst of thousands of
 events costs one pipe write, one drain and one redraw per frame (``fps``), so
 the dashboard never holds up the sync.
+
+The screen is painted only by a frame (events, the blink and countdown tick)
+or by a key: ``FrameLoop`` skips urwid's repaint after a bare pipe wake-up,
+so redraws stay within ``fps`` a second plus keypresses.  The loop runs on
+asyncio, whose selector lives as long as the loop (urwid's select loop builds
+a new one every iteration).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
@@ -29,12 +36,37 @@ from ui.lines import Line, render_tty
 from ui.palette import build_palette, colour_depth
 from ui.ttyui import wants_colour
 
-FPS = 20.0
+FPS = 10.0  # frames (and so redraws, keys aside) a second at most
 TICK_SECONDS = 0.5  # blink phase, countdown display, and a fallback check for the end of the run
+END_CHECK_SECONDS = 0.01  # after RunFinished, how soon to look for the run's end flag
 MAX_EVENTS_PER_FRAME = 20_000  # keeps keys responsive under a flood; the rest waits a frame
 PROBLEMS_SHOWN_AFTER_EXIT = 20
 
 Clock = Callable[[], float]
+
+
+class FrameLoop(urwid.MainLoop):
+    """A ``MainLoop`` that repaints only when asked to: after a frame or a key.
+
+    urwid repaints whenever its event loop goes idle after any callback; a
+    wake-up that only schedules the next frame would cost a repaint of its own.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.draw_wanted = True  # the first paint
+
+    def want_draw(self) -> None:
+        self.draw_wanted = True
+
+    def process_input(self, keys: Any) -> bool:
+        self.draw_wanted = True  # keys and "window resize"
+        return super().process_input(keys)
+
+    def entering_idle(self) -> None:
+        if self.draw_wanted:
+            self.draw_wanted = False
+            super().entering_idle()
 
 
 class FrameDriver:
@@ -42,7 +74,7 @@ class FrameDriver:
 
     def __init__(
         self,
-        loop: urwid.MainLoop,
+        loop: FrameLoop,
         events: EventSource,
         commands: Commands,
         view: Dashboard,
@@ -92,7 +124,10 @@ class FrameDriver:
     # -- main-loop thread only ---------------------------------------------
     def _on_pipe(self, data: bytes) -> bool:
         self.wakeups += 1
-        self._schedule_frame()
+        if self._commands.finished():
+            self._final_frame()
+        else:
+            self._schedule_frame()
         return bool(data)
 
     def _schedule_frame(self) -> None:
@@ -103,6 +138,13 @@ class FrameDriver:
             self.frame()
         else:
             self._frame_alarm = self._loop.set_alarm_in(delay, self._on_frame_alarm)
+
+    def _final_frame(self) -> None:
+        """The run is over: nothing more is worth waiting a frame's turn for."""
+        if self._frame_alarm is not None:
+            self._loop.remove_alarm(self._frame_alarm)
+            self._frame_alarm = None
+        self.frame()
 
     def _on_frame_alarm(self, _loop: object, _data: object) -> None:
         self._frame_alarm = None
@@ -118,19 +160,27 @@ class FrameDriver:
         self._view.refresh(self._wall(), flash_on=self._flash_on())
         self._last_frame = self._clock()
         self.frames += 1
-        if len(batch) >= MAX_EVENTS_PER_FRAME or (finished and batch):
-            self._schedule_frame()
-        elif finished:
+        if finished and len(batch) < MAX_EVENTS_PER_FRAME:
+            self._loop.draw_screen()  # the last state, at once: the run waits for no one
             raise urwid.ExitMainLoop
+        self._loop.want_draw()
+        ending = self._view.model.exit_code is not None  # RunFinished is in, the end flag is not
+        if len(batch) >= MAX_EVENTS_PER_FRAME or ending:
+            self._schedule_frame()
+        if ending:
+            self._loop.set_alarm_in(END_CHECK_SECONDS, self._check_end)
+
+    def _check_end(self, _loop: object, _data: object) -> None:
+        """The runner sets its end flag right after queueing RunFinished: leave without a tick."""
+        if self._commands.finished():
+            self._final_frame()
 
     def _flash_on(self) -> bool:
         return int(self._clock() / TICK_SECONDS) % 2 == 0
 
     def _tick(self, loop: urwid.MainLoop, _data: object) -> None:
-        if self._commands.finished():
-            self._schedule_frame()
-        elif self._frame_alarm is None:
-            self._view.refresh(self._wall(), flash_on=self._flash_on())
+        """Blink, count down, notice the end: a frame like any other, within the same budget."""
+        self._schedule_frame()
         loop.set_alarm_in(TICK_SECONDS, self._tick)
 
 
@@ -157,20 +207,31 @@ class Blinkenlights:
         self._max_log = max_log
         self.driver: FrameDriver | None = None
         self.view: Dashboard | None = None
+        self.loop: FrameLoop | None = None
 
     def run(self, events: EventSource, commands: Commands) -> None:
         model = DashboardModel(commands.accounts, debug=self._debug, max_log=self._max_log)
         self.view = view = Dashboard(model, commands)
-        loop = urwid.MainLoop(view, build_palette(), screen=self._make_screen(), handle_mouse=False)
-        self.driver = FrameDriver(loop, events, commands, view, fps=self._fps)
-        self.driver.start()
-        try:
-            loop.run()
-        finally:
-            self.driver.stop()
-            while model.passwords:
-                model.passwords.popleft().reply.answer(None)
-            self._report(model)
+        with contextlib.closing(asyncio.new_event_loop()) as aio:
+            self.loop = loop = self._make_loop(view, aio)
+            self.driver = FrameDriver(loop, events, commands, view, fps=self._fps)
+            self.driver.start()
+            try:
+                loop.run()
+            finally:
+                self.driver.stop()
+                while model.passwords:
+                    model.passwords.popleft().reply.answer(None)
+                self._report(model)
+
+    def _make_loop(self, view: Dashboard, aio: asyncio.AbstractEventLoop) -> FrameLoop:
+        return FrameLoop(
+            view,
+            build_palette(),
+            screen=self._make_screen(),
+            handle_mouse=False,
+            event_loop=urwid.AsyncioEventLoop(loop=aio),
+        )
 
     def _make_screen(self) -> Any:
         screen = self._screen

@@ -102,6 +102,21 @@ def describe_counts(counts: SyncCounts) -> str:
     return ", ".join(words) if words else "no changes"
 
 
+YES_NO_MARK = "type y and enter"  # how blinken.credentials words a yes/no question
+YES_ANSWERS = frozenset({"y", "yes"})
+
+
+def is_yes_no_question(request: PasswordRequest) -> bool:
+    """A request that asks y or n (keep the password in the keyring?) rather than for a secret."""
+    return YES_NO_MARK in request.prompt.lower()
+
+
+def prompt_first_line(request: PasswordRequest) -> str:
+    """The request's own words, first line only, or what it is for when it has none."""
+    lines = [line.strip(" :") for line in request.prompt.splitlines() if line.strip(" :")]
+    return lines[0] if lines else f"password needed for repository {request.repository!r}"
+
+
 def missing_password_text(event: PasswordRequest, ui_name: str) -> str:
     """Why a non-interactive UI leaves a password request unanswered."""
     return (
@@ -205,7 +220,7 @@ class LineFormatter:
         return Level.INFO, f"{e.account}: next sync in {human_duration(e.seconds_left)}"
 
     def _on_PasswordRequest(self, e: PasswordRequest) -> tuple[Level, str]:
-        return Level.INFO, f"{e.account}: password needed for repository {e.repository!r}"
+        return Level.INFO, f"{e.account}: {prompt_first_line(e)}"
 
     def _on_RunFinished(self, e: RunFinished) -> tuple[Level, str]:
         level = Level.INFO if e.exit_code == 0 else Level.ERROR

@@ -61,6 +61,8 @@ CHROME: tuple[PaletteEntry, ...] = (
     ("level.error", "light red,bold", "default", "bold,underline", "#f66,bold", "default"),
     ("prompt", "white", "dark blue", "", "#fff", "#008"),
     ("prompt.edit", "black", "light gray", "standout", "#000", "g78"),
+    ("prompt.dim", "light gray", "dark blue", "", "g70", "#008"),
+    ("help.more", "black", "yellow", "standout", "#000", "#ff0"),
     ("status.error", "light red", "default", "bold", "#f66", "default"),
     ("text.default", "default", "default", "", "default", "default"),
 )

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import selectors
 import threading
 import time
 
+import pytest
+import urwid
 from urwid.testing import ScriptedScreen
 
 from engine.events import (
@@ -16,6 +19,7 @@ from engine.events import (
     Log,
     PasswordRequest,
     Progress,
+    RunFinished,
     ThreadState,
     ThreadStateChanged,
 )
@@ -26,7 +30,9 @@ from tests.ui.fakes import (
     run_with_watchdog,
     screen_has,
 )
-from ui.blinkenlights import FPS, TICK_SECONDS, Blinkenlights
+from ui.blinken_model import DashboardModel
+from ui.blinken_view import Dashboard
+from ui.blinkenlights import FPS, TICK_SECONDS, Blinkenlights, FrameDriver
 
 
 def opening() -> list[Event]:
@@ -134,6 +140,57 @@ def test_a_flood_of_events_is_coalesced_into_few_redraws() -> None:
     assert any(f"{total}/{total} msg" in row for row in screen.last_text)
 
 
+MAX_REDRAWS_PER_SECOND = 12  # the frame rate, with room for the first and the last paint
+
+
+def steady_stream(source: FakeEventSource, commands: FakeCommands, seconds: float) -> None:
+    """Progress every 2 ms for ``seconds``: a wake-up per frame, as in a real sync."""
+    deadline = time.monotonic() + seconds
+    done = 0
+    while time.monotonic() < deadline:
+        done += 1
+        source.put(Progress("work", "INBOX", done, 1_000_000, done * 10, 10_000_000))
+        time.sleep(0.002)
+    commands.finish(0)
+
+
+def run_steady_stream(seconds: float) -> tuple[Blinkenlights, ReactiveScreen, float]:
+    source = FakeEventSource(opening())
+    commands = FakeCommands(["work"], source)
+    thread = threading.Thread(target=steady_stream, args=(source, commands, seconds))
+    screen = ReactiveScreen()
+    started = time.monotonic()
+    thread.start()
+    ui, _out = run_dashboard(source, commands, screen)
+    elapsed = time.monotonic() - started
+    thread.join()
+    return ui, screen, elapsed
+
+
+def test_redraws_stay_within_the_frame_rate_while_events_flow() -> None:
+    """A wake-up that only schedules the next frame must not paint the screen by itself."""
+    ui, screen, elapsed = run_steady_stream(1.5)
+    assert ui.driver is not None and ui.driver.wakeups > 5
+    assert screen.draws <= elapsed * MAX_REDRAWS_PER_SECOND + 2, (screen.draws, elapsed)
+    assert screen.draws <= ui.driver.frames + 2  # a paint per frame, and the first one
+
+
+def test_the_event_loop_does_not_build_a_selector_per_iteration(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[selectors.BaseSelector] = []
+    real = selectors.DefaultSelector
+
+    def counting() -> selectors.BaseSelector:
+        built.append(real())
+        return built[-1]
+
+    monkeypatch.setattr(selectors, "DefaultSelector", counting)
+    ui, _screen, _elapsed = run_steady_stream(0.5)
+    assert ui.driver is not None and ui.driver.frames > 3
+    assert len(built) <= 2, len(built)
+
+
 def test_a_password_request_during_the_run_is_answered_from_the_prompt() -> None:
     request = PasswordRequest("home", "home-remote", "Password for me@example.org:")
     source = FakeEventSource([*opening(), request])
@@ -200,3 +257,61 @@ def test_countdown_led_flashes_under_the_loop() -> None:
     screen = ReactiveScreen(script=[(watch, ["q"])])
     run_dashboard(source, commands, screen)
     assert {"led.red", "led.black"} <= seen
+
+
+class AlarmLoop:
+    """Just what ``FrameDriver`` asks of its loop, with the alarms kept for the test to see."""
+
+    def __init__(self) -> None:
+        self.alarms: dict[int, object] = {}
+        self.booked = 0
+        self.draws = 0
+
+    def set_alarm_in(self, _seconds: float, callback: object) -> int:
+        self.booked += 1
+        self.alarms[self.booked] = callback
+        return self.booked
+
+    def remove_alarm(self, handle: int) -> bool:
+        return self.alarms.pop(handle, None) is not None
+
+    def want_draw(self) -> None:
+        pass
+
+    def draw_screen(self) -> None:
+        self.draws += 1
+
+
+def driver_at_rest() -> tuple[FrameDriver, AlarmLoop, FakeEventSource, FakeCommands]:
+    """A driver whose last frame was just drawn, so the next one has to wait its turn."""
+    source = FakeEventSource(opening())
+    commands = FakeCommands(["work"], source)
+    loop = AlarmLoop()
+    view = Dashboard(DashboardModel(["work"]), commands)
+    driver = FrameDriver(loop, source, commands, view, clock=lambda: 100.0)  # type: ignore[arg-type]
+    driver.frame()
+    return driver, loop, source, commands
+
+
+def test_the_end_of_the_run_is_drawn_and_left_at_once() -> None:
+    driver, loop, source, commands = driver_at_rest()
+    source.put(Progress("work", "INBOX", 170, 400, 2_600_000, 9_000_000))
+    driver._on_pipe(b"\0")
+    assert len(loop.alarms) == 1  # too soon after the last frame: one is booked
+    commands.finish(0)
+    with pytest.raises(urwid.ExitMainLoop):
+        driver._on_pipe(b"\0")  # the end does not wait for the booked frame
+    assert loop.alarms == {} and loop.draws == 1
+    assert driver._view.model.exit_code == 0
+    assert driver._view.model.accounts["work"].in_flight().messages_done == 170
+
+
+def test_run_finished_ahead_of_the_end_flag_is_followed_up_at_once() -> None:
+    driver, loop, source, commands = driver_at_rest()
+    source.put(RunFinished(0))  # the runner queues it just before it says it has finished
+    driver.frame()
+    booked, end_check = loop.alarms.values()  # a booked frame and a quick look: no tick wait
+    commands.declare_finished()
+    with pytest.raises(urwid.ExitMainLoop):
+        end_check(None, None)  # type: ignore[operator]
+    assert loop.draws == 1 and booked not in loop.alarms.values()  # the booked one called off

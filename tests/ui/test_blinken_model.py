@@ -8,6 +8,7 @@ from engine.events import (
     AccountFinished,
     AccountStarted,
     Countdown,
+    FolderFinished,
     FolderStarted,
     Level,
     Log,
@@ -18,7 +19,7 @@ from engine.events import (
     ThreadStateChanged,
 )
 from tests.ui.sample_events import T0, sample_run
-from ui.blinken_model import MAX_THREADS_PER_GROUP, DashboardModel
+from ui.blinken_model import MAX_THREADS_PER_GROUP, DashboardModel, Tally
 
 
 def test_leds_are_grouped_main_first_then_by_account_order() -> None:
@@ -57,7 +58,7 @@ def test_finished_threads_make_room_when_a_group_grows() -> None:
     assert "live" in names and "t0" not in names
 
 
-def test_progress_totals_sum_the_latest_counters_of_each_folder() -> None:
+def test_progress_sums_the_latest_counters_of_the_folders_in_flight() -> None:
     model = DashboardModel(["work"])
     model.apply_all(
         [
@@ -68,10 +69,53 @@ def test_progress_totals_sum_the_latest_counters_of_each_folder() -> None:
         ]
     )
     view = model.accounts["work"]
-    assert (view.messages_done, view.messages_total) == (7, 14)
-    assert (view.bytes_done, view.bytes_total) == (520, 1040)
+    assert view.in_flight() == Tally(7, 14, 520, 1040)
+    model.apply(FolderFinished("work", "INBOX", SyncCounts(copied_to_local=5)))
+    assert view.in_flight() == Tally(2, 4, 20, 40)
+    assert (view.messages_done, view.bytes_done) == (7, 520)  # what the rate is measured on
     model.apply(AccountStarted("work", folders_total=2, ts=T0 + 3))
-    assert (view.messages_done, view.bytes_total, view.phase) == (0, 0, "syncing")
+    assert (view.in_flight(), view.messages_done, view.phase) == (Tally(), 0, "syncing")
+
+
+def test_eta_is_the_accounts_only_once_the_last_folder_has_started() -> None:
+    model = DashboardModel(["a"])
+    model.apply(AccountStarted("a", folders_total=3, ts=T0))
+    model.apply(FolderStarted("a", "INBOX", 1, 3, ts=T0))
+    for second in range(1, 20):  # 100 messages, 100 kB a second
+        model.apply(
+            Progress("a", "INBOX", 100 * second, 1900, 10**5 * second, 19 * 10**5, ts=T0 + second)
+        )
+    model.apply(FolderFinished("a", "INBOX", SyncCounts(copied_to_local=1900), ts=T0 + 19))
+    view = model.accounts["a"]
+    assert view.eta() is None  # nothing in flight: no "ETA 0:00" with two folders to go
+    model.apply(FolderStarted("a", "Sent", 2, 3, ts=T0 + 19))
+    model.apply(Progress("a", "Sent", 52, 90, 52_000, 90_000, ts=T0 + 19.5))
+    assert (view.eta(), view.all_started()) == (1.0, False)  # 0.38 s, rounded up
+    model.apply(Progress("a", "Sent", 90, 90, 90_000, 90_000, ts=T0 + 20))
+    model.apply(FolderFinished("a", "Sent", SyncCounts(copied_to_local=90), ts=T0 + 20))
+    model.apply(FolderStarted("a", "Drafts", 3, 3, ts=T0 + 20))
+    model.apply(Progress("a", "Drafts", 10, 500, 10_000, 500_000, ts=T0 + 20.5))
+    assert view.all_started()
+    assert view.eta() == 6.0  # 490 kB at 95 kB/s (the last 9.5 s), rounded up
+
+
+def test_several_folders_in_flight_are_all_counted() -> None:
+    model = DashboardModel(["a"])
+    model.apply_all(
+        [
+            AccountStarted("a", folders_total=4, ts=T0),
+            FolderStarted("a", "INBOX", 1, 4, thread="a.1", ts=T0),
+            FolderStarted("a", "Sent", 2, 4, thread="a.2", ts=T0),
+            Progress("a", "INBOX", 3, 10, 0, 0, ts=T0),
+            Progress("a", "Sent", 1, 5, 0, 0, ts=T0),
+        ]
+    )
+    view = model.accounts["a"]
+    assert list(view.active) == ["INBOX", "Sent"] and view.folder == "Sent"
+    assert view.in_flight().messages_total == 15
+    model.apply(FolderFinished("a", "Sent", SyncCounts(), thread="a.2"))
+    assert list(view.active) == ["INBOX"] and view.folder == "INBOX"
+    assert (view.folder_index, view.all_started()) == (2, False)
 
 
 def test_rate_and_eta_come_from_recent_samples() -> None:
@@ -171,3 +215,19 @@ def test_the_whole_sample_run_applies_and_ends_with_a_summary() -> None:
     assert model.final is not None and "exit code 1" in model.final.text
     assert model.accounts["home"].phase == "failed"
     assert model.threads["work-1"].state is ThreadState.TERMINATED
+
+
+@pytest.mark.parametrize(
+    ("prompt", "logged"),
+    [
+        ("Password for me@example.org (remote)", "a: Password for me@example.org (remote)"),
+        ("\nKeep it?\x1b[31m\nType y and Enter", "a: Keep it??[31m"),
+        ("", "a: password needed for repository 'remote'"),
+    ],
+)
+def test_a_password_request_is_logged_by_the_first_line_of_its_prompt(
+    prompt: str, logged: str
+) -> None:
+    model = DashboardModel()
+    model.apply(PasswordRequest("a", "remote", prompt))
+    assert [entry.text for entry in model.log] == [logged]

@@ -7,17 +7,19 @@ from collections.abc import Hashable
 
 import pytest
 import urwid
-from urwid.testing import check_box_sizing, render_runs, render_text, resolve_runs
+from urwid.testing import check_box_sizing, render_runs, render_text, resolve_attr, resolve_runs
 
 from engine.events import (
     AccountStarted,
     Countdown,
     Event,
+    FolderFinished,
     FolderStarted,
     Level,
     Log,
     PasswordRequest,
     Progress,
+    SyncCounts,
     ThreadState,
     ThreadStateChanged,
 )
@@ -128,13 +130,13 @@ def test_status_bar_shows_progress_rate_eta_and_next_sync() -> None:
             Countdown("home", 299, ts=T0 + 8),
         ]
     )
-    rows = screen(view)
+    rows = screen(view, (100, 24))
     work = next(row for row in rows if " work " in row and "syncing" in row)
     assert "INBOX 3/12" in work
     assert "160/400 msg" in work
     assert "2.0/7.6 MiB" in work
     assert "48.8 KiB/s" in work  # 100,000 bytes in 2 s
-    assert "ETA 1:58" in work  # 5,900,000 bytes left at 50,000 B/s
+    assert "folder ETA 1:58" in work  # 5,900,000 bytes left at 50,000 B/s; 9 folders to come
     home = next(row for row in rows if " home " in row and "next sync" in row)
     assert "next sync in 4:57" in home  # 299 at T0+8, drawn at T0+10
 
@@ -225,7 +227,7 @@ def test_password_prompt_is_masked_and_answers_the_reply_slot() -> None:
     view.keypress(SIZE, "esc")
     assert second.reply._done.is_set() and second.reply.wait(0) is None
     final = "\n".join(screen(view))
-    assert "Password for" not in final
+    assert "Enter: send" not in final
     assert "home: password entered" in final and "work: password cancelled" in final
     assert view.prompt is None
 
@@ -287,3 +289,157 @@ def test_monochrome_keeps_leds_visible() -> None:
     assert specs[">"].standout
     assert not specs["."].standout
     assert isinstance(specs[">"], urwid.AttrSpec)
+
+
+@pytest.mark.parametrize("colours", [16, 256])
+def test_password_prompt_hint_is_drawn_on_the_prompt_background(colours: int) -> None:
+    view = dashboard([PasswordRequest("home", "home-remote", "Password for me@example.org:")])
+    runs = render_runs(view, SIZE, focus=True)
+
+    def background(text: str) -> str:
+        attr = runs_with(runs, text)[-1][0]
+        return str(resolve_attr(attr, build_palette(), colors=colours).background)
+
+    assert background("Enter: send") == background("Password for me@example.org:")
+    assert background("Enter: send") != "default"  # no dark strip across the blue box
+
+
+def multi_folder_sync(*more: Event) -> Dashboard:
+    """1900 messages of INBOX copied at 100 a second, then Sent, the 2nd of 3 folders, begins."""
+    events: list[Event] = [
+        AccountStarted("work", folders_total=3, ts=T0),
+        FolderStarted("work", "INBOX", 1, 3, thread="w1", ts=T0),
+    ]
+    for s in range(1, 20):
+        events.append(Progress("work", "INBOX", 100 * s, 1900, 10**5 * s, 19 * 10**5, ts=T0 + s))
+    events += [
+        FolderFinished("work", "INBOX", SyncCounts(copied_to_local=1900), thread="w1", ts=T0 + 19),
+        FolderStarted("work", "Sent", 2, 3, thread="w1", ts=T0 + 19),
+        Progress("work", "Sent", 52, 90, 52_000, 90_000, ts=T0 + 19.5),
+        *more,
+    ]
+    return dashboard(events)
+
+
+def work_status(view: Dashboard) -> str:
+    return next(row for row in screen(view, (120, 30)) if " work " in row and "syncing" in row)
+
+
+def test_status_bar_in_a_multi_folder_sync_counts_folders_and_never_says_eta_0_00() -> None:
+    row = work_status(multi_folder_sync())
+    assert "Sent 2/3" in row and "52/90 msg" in row  # the folder in flight, not 1952/1990
+    assert "folder ETA 0:01" in row  # 38 kB at 100 kB/s, rounded up, and only this folder's
+    assert "ETA 0:00" not in row
+    done = Progress("work", "Sent", 90, 90, 90_000, 90_000, ts=T0 + 20)
+    row = work_status(multi_folder_sync(done))
+    assert "90/90 msg" in row and "ETA" not in row  # a folder to go: no time can be promised
+    last = [
+        FolderFinished("work", "Sent", SyncCounts(copied_to_local=90), ts=T0 + 20),
+        FolderStarted("work", "Drafts", 3, 3, ts=T0 + 20),
+        Progress("work", "Drafts", 10, 500, 10_000, 500_000, ts=T0 + 20.5),
+    ]
+    row = work_status(multi_folder_sync(done, *last))
+    assert "Drafts 3/3" in row and "10/500 msg" in row
+    assert "  ETA 0:06" in row  # the last folder has started: the account's ETA
+
+
+def test_status_bar_names_the_folders_in_flight() -> None:
+    view = dashboard(
+        [
+            AccountStarted("work", folders_total=9, ts=T0),
+            FolderStarted("work", "INBOX", 1, 9, thread="w1", ts=T0),
+            FolderStarted("work", "Archive", 2, 9, thread="w2", ts=T0),
+            FolderStarted("work", "Lists", 3, 9, thread="w3", ts=T0),
+        ]
+    )
+    assert "syncing  Archive, Lists +1 3/9" in work_status(view)
+
+
+def test_help_says_there_is_more_and_scrolls_at_80x24() -> None:
+    view = dashboard([])
+    view.keypress(SIZE, "?")
+    rows = screen(view)
+    assert len(rows) == 24
+    assert any("↓ more: PgDn" in row and "lines 1-" in row for row in rows)
+    assert not any("waiting for new mail" in row for row in rows)
+    view.keypress(SIZE, "j")
+    assert any("↑↓ more: PgUp/PgDn" in row and "lines 2-" in row for row in screen(view))
+    view.keypress(SIZE, "page down")
+    view.keypress(SIZE, "page down")
+    rows = screen(view)
+    assert any("waiting for new mail" in row for row in rows)  # the last entry
+    assert any("↑ more: PgUp" in row for row in rows)
+    assert not any("↓" in row for row in rows)
+    view.keypress(SIZE, "home")
+    assert any("Keys" in row for row in screen(view)[:4])
+    view.keypress(SIZE, "end")
+    assert any("waiting for new mail" in row for row in screen(view))
+
+
+def test_help_that_fits_has_no_scroll_hint() -> None:
+    view = dashboard([])
+    view.keypress(SIZE, "?")
+    rows = screen(view, (120, 60))
+    assert not any("more:" in row for row in rows)
+    assert any("waiting for new mail" in row for row in rows)
+
+
+@pytest.mark.parametrize("size", [(40, 12), (20, 5), (3, 3)])
+def test_help_renders_at_small_sizes(size: tuple[int, int]) -> None:
+    view = dashboard([])
+    view.keypress(size, "?")
+    canvas = view.render(size, focus=True)
+    assert (canvas.cols(), canvas.rows()) == size
+
+
+def test_folder_lines_in_the_log_wear_their_threads_colour() -> None:
+    view = dashboard(
+        [
+            ThreadStateChanged("w1", ThreadState.FOLDER_SYNC, account="work"),
+            FolderStarted("work", "INBOX", 1, 2, thread="w1"),
+            ThreadStateChanged("w1", ThreadState.COPYING, account="work"),
+            FolderFinished("work", "INBOX", SyncCounts(copied_to_local=3), thread="w1"),
+            FolderStarted("work", "Sent", 2, 2),  # no thread named: the default colour
+        ]
+    )
+    runs = render_runs(view, SIZE, focus=True)
+    assert {a for a, _ in runs_with(runs, "work/INBOX: syncing folder 1/2")} == {"text.cyan"}
+    assert {a for a, _ in runs_with(runs, "work/INBOX: 3 new here")} == {"text.orange"}
+    assert {a for a, _ in runs_with(runs, "work/Sent: syncing folder 2/2")} == {"text.default"}
+
+
+KEEP_IT = (
+    "That worked. Keep the password for me@example.org (home-remote) in the keyring? "
+    "Type y and Enter to keep it; Enter or Esc: do not"
+)
+
+
+def test_the_keyring_question_is_logged_in_its_own_words_and_not_as_a_password() -> None:
+    ask = PasswordRequest("home", "home-remote", "Password for me@example.org (home-remote)")
+    view = dashboard([ask])
+    for key in [*"hunter2", "enter"]:
+        view.keypress(SIZE, key)
+    question = PasswordRequest("home", "home-remote", KEEP_IT)
+    view.model.apply(question)
+    view.refresh(T0 + 11)
+    assert any("─ question ─" in row for row in screen(view))
+    for key in ("y", "enter"):
+        view.keypress(SIZE, key)
+    assert (ask.reply.wait(0), question.reply.wait(0)) == ("hunter2", "y")
+    texts = [entry.text for entry in view.model.log]
+    assert texts == [
+        "home: Password for me@example.org (home-remote)",
+        "home: password entered",
+        "home: " + KEEP_IT,
+        "home: answered yes",
+    ]
+
+
+@pytest.mark.parametrize("keys", [["esc"], ["n", "enter"], ["enter"]])
+def test_declining_the_keyring_question_is_logged_as_no(keys: list[str]) -> None:
+    question = PasswordRequest("home", "home-remote", KEEP_IT)
+    view = dashboard([question])
+    for key in keys:
+        view.keypress(SIZE, key)
+    texts = [entry.text for entry in view.model.log]
+    assert texts == ["home: " + KEEP_IT, "home: answered no"]
