@@ -45,13 +45,14 @@ def run_app(
     options.can_prompt = ui_name in PROMPTING_UIS and sys.stdin.isatty()
     if "imap" in debug:
         options.trace = _imap_trace(emit)
-    frontend = create_frontend(ui_name, debug=bool(debug))
+    options.on_done = bus.wake
     for warning in config.warnings:
         emit(Log(Level.WARNING, warning))
     runner = Runner(accounts, emit, options)
     restore = _install_signals(runner)
     try:
-        runner.start()
+        runner.start()  # first: connecting overlaps with loading the frontend (urwid)
+        frontend = create_frontend(ui_name, debug=bool(debug))
         frontend.run(bus, runner)
     finally:
         restore()

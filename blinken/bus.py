@@ -29,6 +29,13 @@ class EventBus:
         if waker is not None:
             waker()
 
+    def wake(self) -> None:
+        """Nudge the frontend without an event (the run's end flag was just set)."""
+        with self._lock:
+            waker = self._waker
+        if waker is not None:
+            waker()
+
     def drain(self, limit: int | None = None) -> list[Event]:
         out: list[Event] = []
         while limit is None or len(out) < limit:

@@ -135,6 +135,7 @@ class _AskedPassword:
             self.settings.name,
             f"That worked. Keep the password for {self.where} in the keyring? "
             "Type y and Enter to keep it; Enter or Esc: do not",
+            secret=False,
         )
         self.emit(request)
         return (request.reply.wait() or "").strip().lower() in _YES

@@ -48,6 +48,7 @@ class RunOptions:
     maxsyncaccounts: int = 1
     can_prompt: bool = False
     trace: Trace | None = None
+    on_done: Callable[[], None] | None = None  # wakes the frontend once finished() is true
 
 
 class Runner:
@@ -129,6 +130,8 @@ class Runner:
         self.exit_code = self._exit_code()
         self._emit(RunFinished(self.exit_code))
         self._done.set()
+        if self._options.on_done is not None:
+            self._options.on_done()
 
     def _exit_code(self) -> int:
         results = list(self._results.values())

@@ -229,6 +229,7 @@ class AccountSync:
 
     def _extra_worker(self, jobs: queue.Queue[tuple[int, FolderPair]], total: int) -> None:
         report = Reporter(self.report.emit, self.settings.name, dry_run=self.options.dry_run)
+        report.state(ThreadState.CONNECTING)  # the LED exists before its first log line
         try:
             local, remote = self._stores()
             status = StatusDB(self.settings.status_path, durable=self.options.fsync)

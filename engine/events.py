@@ -220,6 +220,7 @@ class PasswordRequest(Event):
     repository: str
     prompt: str
     reply: ReplySlot = field(default_factory=ReplySlot, compare=False, repr=False)
+    secret: bool = True  # False: a yes/no question (keep it in the keyring?), shown unmasked
 
 
 @dataclass(frozen=True)

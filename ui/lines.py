@@ -108,7 +108,7 @@ YES_ANSWERS = frozenset({"y", "yes"})
 
 def is_yes_no_question(request: PasswordRequest) -> bool:
     """A request that asks y or n (keep the password in the keyring?) rather than for a secret."""
-    return YES_NO_MARK in request.prompt.lower()
+    return not request.secret or YES_NO_MARK in request.prompt.lower()
 
 
 def prompt_first_line(request: PasswordRequest) -> str:

@@ -56,6 +56,7 @@ def _fields(event: Event) -> dict[str, Any]:
             "repository": event.repository,
             "prompt": event.prompt,
             "answered": False,
+            "secret": event.secret,
         }
     fields = asdict(event)
     if isinstance(event, ThreadStateChanged):

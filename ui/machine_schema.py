@@ -147,6 +147,7 @@ SCHEMAS: dict[str, Schema] = {
         repository=STRING,
         prompt=STRING,
         answered={"type": "boolean", "const": False},
+        secret={"type": "boolean"},
     ),
     "run_finished": _event("run_finished", exit_code=COUNT),
 }

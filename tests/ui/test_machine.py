@@ -59,6 +59,7 @@ def test_password_request_is_answered_none_and_carries_no_secret() -> None:
         "repository": "home-remote",
         "prompt": "Password for me@example.org:",
         "answered": False,
+        "secret": True,
     }
 
 
