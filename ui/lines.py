@@ -95,6 +95,9 @@ def describe_counts(counts: SyncCounts) -> str:
         (counts.flags_local, "flag changes here"),
         (counts.flags_remote, "flag changes on server"),
         (counts.skipped, "skipped"),
+        (counts.too_large, "not copied (maxsize)"),
+        (counts.too_old, "not copied (maxage)"),
+        (counts.folders_created, "folders created"),
     ]
     words = [f"{n} {what}" for n, what in parts if n]
     if counts.bytes:

@@ -226,3 +226,11 @@ def test_human_bytes(count: int, text: str) -> None:
 )
 def test_human_duration(seconds: float, text: str) -> None:
     assert human_duration(seconds) == text
+
+
+def test_counts_name_what_was_left_out_and_created() -> None:
+    from engine.events import SyncCounts
+    from ui.lines import describe_counts
+
+    text = describe_counts(SyncCounts(copied_to_local=3, too_large=2, too_old=1, folders_created=4))
+    assert text == ("3 new here, 2 not copied (maxsize), 1 not copied (maxage), 4 folders created")
