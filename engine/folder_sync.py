@@ -31,7 +31,8 @@ from engine.repository import (
     Repository,
 )
 from engine.settings import SyncOptions
-from engine.status import FolderRecord, SideState, StatusDB
+from engine.settle import kept_state, settled_state
+from engine.status import FolderRecord, StatusDB
 
 
 @dataclass
@@ -72,30 +73,42 @@ def sync_folder(w: Worker, pair: FolderPair) -> SyncCounts:
         try:
             folders = {Side.LOCAL: local, Side.REMOTE: remote}
             counts, clean, before = _sync_open(w, report, record, folders)
+            if not w.options.dry_run:
+                _finish(w, record, folders, before, stamps, counts, clean)
         finally:
             remote.close()
     finally:
         local.close()
-    if not w.options.dry_run:
-        w.status.finish_folder(
-            record.id,
-            *(_side_state(before[s], stamps[s], clean) for s in (Side.LOCAL, Side.REMOTE)),
-        )
     return counts
 
 
-def _side_state(before: FolderState, stamp: str | None, clean: bool) -> SideState:
-    """What the next sync may trust of a side: its MODSEQ and stamp only after a clean sync.
+def _finish(
+    w: Worker,
+    record: FolderRecord,
+    folders: dict[Side, Folder],
+    before: dict[Side, FolderState],
+    stamps: dict[Side, str | None],
+    counts: SyncCounts,
+    clean: bool,
+) -> None:
+    """Record what the next sync may trust of each side (see :mod:`engine.settle`)."""
+    states = []
+    for side in (Side.LOCAL, Side.REMOTE):
+        state = kept_state(before[side], stamps[side], clean)
+        if clean and (stamps[side] is None or _wrote(counts, side)):
+            repo = w.local if side is Side.LOCAL else w.remote
+            folders[side].flush()
+            state = (
+                settled_state(side, repo, folders[side], w.status, record.id, before[side]) or state
+            )
+        states.append(state)
+    w.status.finish_folder(record.id, states[0], states[1])
 
-    The numbers are those from before the listing: whatever changed since (our
-    own writes included) has a higher MODSEQ and is seen by the next sync.
-    """
-    return SideState(
-        uidnext=before.uidnext,
-        highestmodseq=before.highestmodseq if clean else None,
-        messages=before.messages,
-        stamp=stamp if clean else None,
-    )
+
+def _wrote(counts: SyncCounts, side: Side) -> bool:
+    if side is Side.LOCAL:
+        return bool(counts.copied_to_local or counts.deleted_local or counts.flags_local)
+    return bool(counts.copied_to_remote or counts.deleted_remote or counts.flags_remote)
 
 
 def _unchanged(record: FolderRecord, stamps: dict[Side, str | None]) -> bool:

@@ -71,13 +71,8 @@ class ImapRepository:
         return self._client
 
     def _enable_qresync(self, client: Client) -> bool:
-        """ENABLE QRESYNC right after login (it must precede any SELECT)."""
-        if not client.has_capability("QRESYNC"):
-            return False
-        try:
-            return bool(client.enable("QRESYNC"))
-        except imaplib.IMAP4.error:
-            return False
+        """Whether the login's ENABLE turned QRESYNC on (it must precede any SELECT)."""
+        return "QRESYNC" in getattr(client, "enabled", frozenset())
 
     def enabled_qresync(self) -> bool:
         self.client()

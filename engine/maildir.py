@@ -53,6 +53,7 @@ Warn = Callable[[str], None]
 
 SUBDIRS = ("cur", "new", "tmp")
 _MAX_UNSYNCED = 64  # open descriptors kept for one batched fsync
+STAMP_SETTLE_FINE = 0.05  # ... on a file system with sub-second timestamps
 STAMP_SETTLE = 2.0  # seconds a directory must be unchanged before its mtime is trusted
 TMP_MAX_AGE = 36 * 3600  # the Maildir rule for abandoned deliveries
 _DIR_MODE = 0o700  # mail is private
@@ -61,6 +62,16 @@ _NEW_NAME_TRIES = 100
 _clock = time.time  # tests move it forward to age tmp/ files
 _seq_lock = threading.Lock()
 _seq = itertools.count()
+
+
+def _settle_time(mtimes: list[int]) -> float:
+    """How old an mtime must be before a change in its clock tick is ruled out.
+
+    Sub-second digits mean a fine-grained file system (ticks of a few ms);
+    whole seconds may mean one-second timestamps, which need the long wait.
+    """
+    fine = all(t % 1_000_000_000 for t in mtimes)
+    return STAMP_SETTLE_FINE if fine else STAMP_SETTLE
 
 
 def _ignore(_text: str) -> None:
@@ -464,14 +475,15 @@ class MaildirRepository:
         change) and deleting all touch them.  A stamp younger than ``STAMP_SETTLE``
         seconds is not given out: a change in the same clock tick could hide in it."""
         out: dict[str, FolderState] = {}
-        settled = time.time_ns() - int(STAMP_SETTLE * 1e9)
+        now = time.time_ns()
         for name in names:
             path = os.path.join(self.root, *self._parts(name))
             try:
                 times = [os.stat(os.path.join(path, sub)).st_mtime_ns for sub in ("new", "cur")]
             except (OSError, FolderError):
                 continue
-            stamp = f"maildir:{times[0]}:{times[1]}" if max(times) < settled else None
+            settled = max(times) < now - int(_settle_time(times) * 1e9)
+            stamp = f"maildir:{times[0]}:{times[1]}" if settled else None
             out[name] = FolderState(uidvalidity=None, stamp=stamp)
         return out
 

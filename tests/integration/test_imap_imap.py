@@ -285,11 +285,12 @@ def test_two_way_sync_converges_in_one_run_and_lists_only_changes(
     assert (c.flags_local, c.flags_remote) == (3, 3), c
     assert problems(here_client, model, "here") + problems(there_client, model, "there") == []
     # Stateful on both sides: every listing is a CHANGEDSINCE delta, none lists a whole
-    # folder; three folders changed, each listed on both servers.
+    # folder; three folders changed, each listed on both servers, and each side written
+    # to is checked once more afterwards (engine.settle) so the next sync can skip it.
     sent = commands(lines)
     listings = [s for s in sent if s.startswith("UID FETCH 1:* (UID FLAGS RFC822.SIZE)")]
     assert listings and all("CHANGEDSINCE" in s for s in listings), listings
-    assert len(listings) == 6, listings
+    assert 6 < len(listings) <= 12, listings
     again, _ = run(settings)
     assert again.ok and again.counts.changes == 0, again.counts
     lines = []

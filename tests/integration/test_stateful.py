@@ -84,3 +84,22 @@ def test_one_flag_change_fetches_one_message(
     assert len(answers) <= 3, answers
     again, _ = traced(settings)
     assert again.ok and again.counts.changes == 0
+
+
+def test_the_sync_after_a_changing_one_opens_nothing(tmp_path: Path, dovecot: DovecotUser) -> None:
+    """No settling fixture: the real Maildir stamps, read right after the writes."""
+    client = dovecot.client()
+    populate(client, 20)
+    settings = account(tmp_path, dovecot)
+    assert traced(settings)[0].counts.copied_to_local == 200
+
+    quiet, lines = traced(settings)
+
+    sent = commands(lines)
+    assert quiet.counts.changes == 0
+    assert not [c for c in sent if c.startswith(("SELECT", "EXAMINE", "UID FETCH"))], sent
+    client.select_folder("INBOX")
+    client.add_flags(sorted(client.search())[1], [b"\\Flagged"])  # n=1 had no flags
+    assert traced(settings)[0].counts.flags_local == 1
+    _, lines = traced(settings)
+    assert not [c for c in commands(lines) if c.startswith("SELECT")], commands(lines)

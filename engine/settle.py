@@ -1,0 +1,72 @@
+"""After a sync that wrote: the stamps of the state we now know, so the next sync can skip.
+
+Before a sync, a folder's stamp says "nothing changed since"; after a sync that
+wrote to a side, that side's old stamp is stale by our own doing, and the next
+run would have to look again.  So, while the folder is still open, the side's
+new stamp is read *first*, then its listing is compared with the status we
+just wrote.  If they agree, the new stamp describes a state the status knows
+completely and is kept; any change after the stamp was read changes the stamp
+again and is seen next time.  If they disagree (someone else changed the
+folder meanwhile), the conservative pre-sync numbers are kept instead.
+"""
+
+from __future__ import annotations
+
+import time
+
+from engine.planner import Side
+from engine.repository import Folder, FolderState, MsgId, Repository
+from engine.status import Pair, SideState, StatusDB
+
+FRESH_RETRY = 0.06  # seconds: a fine-grained Maildir stamp settles after 50 ms
+
+
+def kept_state(before: FolderState, stamp: str | None, clean: bool) -> SideState:
+    """The pre-sync numbers: the MODSEQ and stamp only after a clean sync."""
+    return SideState(
+        uidnext=before.uidnext,
+        highestmodseq=before.highestmodseq if clean else None,
+        messages=before.messages,
+        stamp=stamp if clean else None,
+    )
+
+
+def settled_state(
+    side: Side,
+    repo: Repository,
+    folder: Folder,
+    status: StatusDB,
+    folder_id: int,
+    before: FolderState,
+) -> SideState | None:
+    """The side's state after our writes, if the status now describes it exactly."""
+    after = _fresh_state(repo, folder)
+    if after is None or after.stamp is None:
+        return None
+    known = _known(status.pairs(folder_id), side)
+    listing = None
+    if before.highestmodseq is not None:
+        listing = folder.changes_since(before.highestmodseq, known)
+    if listing is None:
+        listing = folder.list_messages()
+    if {m.id: m.flags for m in listing} != known:
+        return None
+    return SideState(after.uidnext, after.highestmodseq, after.messages, after.stamp)
+
+
+def _fresh_state(repo: Repository, folder: Folder) -> FolderState | None:
+    """IMAP: a new SELECT (STATUS on the selected folder can lag); Maildir: its mtimes."""
+    selected = folder.state()
+    if selected.stamp is not None:
+        return selected
+    state = repo.folder_states([folder.name]).get(folder.name)
+    if state is not None and state.stamp is None:
+        time.sleep(FRESH_RETRY)  # a Maildir written a moment ago: its mtimes settle
+        state = repo.folder_states([folder.name]).get(folder.name)
+    return state
+
+
+def _known(pairs: list[Pair], side: Side) -> dict[MsgId, frozenset[str]]:
+    if side is Side.LOCAL:
+        return {p.local: p.local_flags for p in pairs if p.local is not None}
+    return {p.remote: p.remote_flags for p in pairs if p.remote is not None}
