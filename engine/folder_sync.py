@@ -32,7 +32,7 @@ from engine.repository import (
 )
 from engine.settings import SyncOptions
 from engine.settle import kept_state, settled_state
-from engine.status import FolderRecord, StatusDB
+from engine.status import FolderRecord, Pair, StatusDB
 
 
 @dataclass
@@ -119,7 +119,7 @@ def _unchanged(record: FolderRecord, stamps: dict[Side, str | None]) -> bool:
 
 
 def _listing(
-    folder: Folder, side: Side, record: FolderRecord, state: FolderState, status: StatusDB
+    folder: Folder, side: Side, record: FolderRecord, state: FolderState, pairs: list[Pair]
 ) -> list[MessageInfo]:
     """A side's listing rebuilt from its changes since the last clean sync, if it can.
 
@@ -133,7 +133,6 @@ def _listing(
         and record.validity(side.value) == state.uidvalidity
     )
     if usable and modseq is not None:
-        pairs = status.pairs(record.id)
         if side is Side.LOCAL:
             known = {p.local: p.local_flags for p in pairs if p.local is not None}
         else:
@@ -152,20 +151,20 @@ def _sync_open(
     states = {side: folder.state() for side, folder in folders.items()}
     _check_validity(w.status, record, states)
     report.state(ThreadState.LOADING_LIST)
+    pairs = w.status.pairs(record.id)
     listings = {
         side: folder.list_messages()
         if w.options.full
-        else _listing(folder, side, record, states[side], w.status)
+        else _listing(folder, side, record, states[side], pairs)
         for side, folder in folders.items()
     }
     pendings = w.status.pending(record.id)
     if pendings:
         found = reconcile(pendings, folders, listings, w.status, record.id)
         report.info(f"{found} of {len(pendings)} interrupted copies had landed; recorded them")
+        pairs = w.status.pairs(record.id)
     report.state(ThreadState.SYNC_CONTROLLER)
-    plan = make_plan(
-        listings[Side.LOCAL], listings[Side.REMOTE], w.status.pairs(record.id), w.policy
-    )
+    plan = make_plan(listings[Side.LOCAL], listings[Side.REMOTE], pairs, w.policy)
     left_out = SyncCounts()
     if w.options.maxage_days is not None:
         plan, left_out = _within_maxage(plan, folders, w.options.maxage_days, report)

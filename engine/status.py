@@ -259,7 +259,15 @@ class StatusDB:
             " WHERE folder_id = ?",
             (folder_id,),
         )
-        return [Pair(loc, rem, frozenset(lf), frozenset(rf)) for loc, rem, lf, rf in rows]
+        sets: dict[str, Flags] = {}  # a folder has few distinct flag sets: share them
+
+        def flags(text: str) -> Flags:
+            found = sets.get(text)
+            if found is None:
+                found = sets[text] = frozenset(text)
+            return found
+
+        return [Pair(loc, rem, flags(lf), flags(rf)) for loc, rem, lf, rf in rows]
 
     def count_pairs(self, folder_id: int) -> int:
         row = self._db.execute(
