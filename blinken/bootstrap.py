@@ -26,17 +26,22 @@ WANTED = {
     "gnome-keyring": "gnome-keyring-daemon",
     "dbus-daemon": "dbus-daemon",
 }
-USAGE = "usage: python3 -m blinken.bootstrap demo [ARGS...] | test [PYTEST ARGS...]"
+USAGE = (
+    "usage: python3 -m blinken.bootstrap demo [ARGS...] | test [PYTEST ARGS...]"
+    " | bench [BENCH ARGS...]"
+)
+# The peers the benchmark compares with, and GNU time for their peak memory.
+BENCH_WANTED = {"isync": "mbsync", "offlineimap3": "offlineimap", "time": "/usr/bin/time"}
 
 
 def say(text: str) -> None:
     print(f"[bootstrap] {text}", flush=True)
 
 
-def _missing_packages() -> list[str]:
+def _missing_packages(wanted: dict[str, str]) -> list[str]:
     missing = [
         package
-        for package, program in WANTED.items()
+        for package, program in wanted.items()
         if not (Path(program).exists() if program.startswith("/") else shutil.which(program))
     ]
     if subprocess.run(
@@ -46,8 +51,8 @@ def _missing_packages() -> list[str]:
     return missing
 
 
-def install_system_packages() -> None:
-    missing = _missing_packages()
+def install_system_packages(wanted: dict[str, str]) -> None:
+    missing = _missing_packages(wanted)
     if not missing:
         return
     if shutil.which("apt-get") is None:
@@ -83,14 +88,16 @@ def install_project() -> Path:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("demo", "test"):
+    if not argv or argv[0] not in ("demo", "test", "bench"):
         print(USAGE, file=sys.stderr)
         return 2
-    install_system_packages()
+    install_system_packages(WANTED if argv[0] != "bench" else {**WANTED, **BENCH_WANTED})
     python = install_project()
     os.chdir(ROOT)
     if argv[0] == "demo":
         command = [str(VENV / "bin" / "blinken"), "demo", *argv[1:]]
+    elif argv[0] == "bench":
+        command = [str(python), "tests/bench/sync_bench.py", *argv[1:]]
     else:
         command = [str(python), "-m", "pytest", "-q", *argv[1:]]
     say(" ".join(command[:3] if argv[0] == "test" else command[:2]))
