@@ -47,6 +47,7 @@ from engine.repository import (
     Message,
     MessageInfo,
     MsgId,
+    set_flags_one_by_one,
 )
 
 Warn = Callable[[str], None]
@@ -194,13 +195,7 @@ class MaildirFolder:
         )
 
     def set_flags_many(self, ids: Sequence[MsgId], add: Flags, remove: Flags) -> set[MsgId]:
-        gone: set[MsgId] = set()
-        for id in ids:
-            try:
-                self.set_flags(id, add, remove)
-            except MessageError:
-                gone.add(id)
-        return gone
+        return set_flags_one_by_one(self, ids, add, remove)
 
     def delete(self, ids: Iterable[MsgId]) -> None:
         touched: set[str] = set()

@@ -22,6 +22,7 @@ from engine.repository import (
     Message,
     MessageInfo,
     MsgId,
+    set_flags_one_by_one,
 )
 
 _validity = itertools.count(1000)
@@ -91,13 +92,7 @@ class MemoryFolder:
         self._box.version += 1
 
     def set_flags_many(self, ids: Sequence[MsgId], add: Flags, remove: Flags) -> set[MsgId]:
-        gone: set[MsgId] = set()
-        for id in ids:
-            try:
-                self.set_flags(id, add, remove)
-            except MessageError:
-                gone.add(id)
-        return gone
+        return set_flags_one_by_one(self, ids, add, remove)
 
     def flush(self) -> None:
         pass  # nothing is held back

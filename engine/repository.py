@@ -21,6 +21,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from engine.errors import MessageError
+
 MsgId = str
 Flags = frozenset[str]
 
@@ -151,3 +153,16 @@ class Repository(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def set_flags_one_by_one(
+    folder: Folder, ids: Sequence[MsgId], add: Flags, remove: Flags
+) -> set[MsgId]:
+    """``set_flags_many`` for a store without a batch command: the gone ids, collected."""
+    gone: set[MsgId] = set()
+    for id in ids:
+        try:
+            folder.set_flags(id, add, remove)
+        except MessageError:
+            gone.add(id)
+    return gone

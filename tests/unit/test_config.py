@@ -27,6 +27,7 @@ from blinken.config_values import (
 )
 from engine.errors import AccountError
 from engine.settings import ImapSettings, MaildirSettings
+from tests.unit.configs import MINIMAL_CONFIG
 
 TODAY = date(2024, 6, 15)
 SOURCE = "test.rc"
@@ -88,23 +89,7 @@ def get_password(host):
     return PASSWORDS[host]
 """
 
-MINIMAL = """\
-[general]
-accounts = A
-
-[Account A]
-localrepository = L
-remoterepository = R
-
-[Repository L]
-type = Maildir
-localfolders = ~/Mail
-
-[Repository R]
-type = IMAP
-remotehost = imap.example.org
-remoteuser = me
-"""
+MINIMAL = MINIMAL_CONFIG
 
 
 @pytest.fixture

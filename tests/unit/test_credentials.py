@@ -26,25 +26,10 @@ from engine import imap_auth
 from engine.errors import AuthenticationError
 from engine.events import Event, Log, PasswordRequest
 from engine.settings import ImapSettings
+from tests.unit.configs import MINIMAL_CONFIG
 
 SOURCE = "test.rc"
-CONFIG = """\
-[general]
-accounts = A
-
-[Account A]
-localrepository = L
-remoterepository = R
-
-[Repository L]
-type = Maildir
-localfolders = ~/Mail
-
-[Repository R]
-type = IMAP
-remotehost = imap.example.org
-remoteuser = me
-"""
+CONFIG = MINIMAL_CONFIG
 
 
 class MemoryKeyring(KeyringBackend):

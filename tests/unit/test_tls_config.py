@@ -19,25 +19,10 @@ from engine import imap_tls
 from engine.errors import AccountError, ConnectionFailed
 from engine.imap_connect import is_loopback
 from engine.settings import ImapSettings
+from tests.unit.configs import MINIMAL_CONFIG
 
 SOURCE = "test.rc"
-CONFIG = """\
-[general]
-accounts = A
-
-[Account A]
-localrepository = L
-remoterepository = R
-
-[Repository L]
-type = Maildir
-localfolders = ~/Mail
-
-[Repository R]
-type = IMAP
-remotehost = imap.example.org
-remoteuser = me
-"""
+CONFIG = MINIMAL_CONFIG
 V = ssl.TLSVersion
 
 
