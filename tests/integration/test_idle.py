@@ -148,3 +148,28 @@ def test_stop_signal_during_a_large_sync_then_resume(
     assert again.returncode == 0, out
     ids = _message_ids(inbox)
     assert len(ids) == len(set(ids)) == 3000
+
+
+@pytest.mark.parametrize("signals", [("SIGHUP",), ("SIGINT", "SIGINT")], ids=["hup", "int-int"])
+def test_hangup_and_double_interrupt_stop_safely(
+    tmp_path: Path,
+    dovecot: DovecotUser,
+    processes: list[subprocess.Popen[str]],
+    signals: tuple[str, ...],
+) -> None:
+    _big_mailbox(dovecot, 3000)
+    config = write_config(tmp_path, dovecot)
+    inbox = tmp_path / "Mail" / "INBOX"
+    processes.append(proc := start(config, "-o"))
+    wait_until(lambda: inbox.is_dir() and count_files(inbox) > 0, 30)
+    for name in signals:
+        proc.send_signal(getattr(signal, name))
+        time.sleep(0.05)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 3
+    again = start(config, "-o")
+    processes.append(again)
+    out, _ = again.communicate(timeout=120)
+    assert again.returncode == 0, out
+    ids = _message_ids(inbox)
+    assert len(ids) == len(set(ids)) == 3000
