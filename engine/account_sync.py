@@ -33,6 +33,7 @@ from engine.planner import Policy, Side
 from engine.report import Reporter
 from engine.repository import FolderState, Repository
 from engine.settings import AccountSettings
+from engine.settle import settle_later
 from engine.status import StatusDB, snapshot
 from engine.stores import connections, may_delete, open_store, writable
 
@@ -88,6 +89,7 @@ class AccountSync:
         self._lock = threading.Lock()
         self._stop = threading.Event()  # an account error in any worker
         self._states: dict[Side, dict[str, FolderState]] = {}
+        self._settle_later: list[tuple[int, str]] = []  # filled by every worker
         self._folders = 0  # folder pairs this sync looks at
 
     def run(self) -> AccountResult:
@@ -119,6 +121,8 @@ class AccountSync:
             self._create_folders(match.pairs, local, remote)
             self._states = self._folder_states(match.pairs, local, remote)
             self._sync_folders(match.pairs, self._worker(local, remote, status, self.report))
+            if not self.options.dry_run:
+                settle_later(local, status, self._settle_later)
         finally:
             local.close()
             remote.close()
@@ -129,7 +133,15 @@ class AccountSync:
     ) -> Worker:
         policy = policy_for(self.settings)
         return Worker(
-            local, remote, status, report, self.options, policy, self.cancel, self._states
+            local,
+            remote,
+            status,
+            report,
+            self.options,
+            policy,
+            self.cancel,
+            self._states,
+            self._settle_later,
         )
 
     def _folder_states(

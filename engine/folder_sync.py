@@ -31,7 +31,7 @@ from engine.repository import (
     Repository,
 )
 from engine.settings import SyncOptions
-from engine.settle import kept_state, settled_state
+from engine.settle import NotSettled, kept_state, settled_state
 from engine.status import FolderRecord, Pair, StatusDB
 
 
@@ -48,6 +48,8 @@ class Worker:
     cancel: threading.Event
     # Both sides' folder states, read for all folders at once before any is opened.
     states: dict[Side, dict[str, FolderState]] = field(default_factory=dict)
+    # Local folders whose stamp was too fresh to keep when their sync ended (shared).
+    settle_later: list[tuple[int, str]] = field(default_factory=list)
 
     def stamps(self, pair: FolderPair) -> dict[Side, str | None]:
         local = self.states.get(Side.LOCAL, {}).get(pair.local)
@@ -98,9 +100,13 @@ def _finish(
         if clean and (stamps[side] is None or _wrote(counts, side)):
             repo = w.local if side is Side.LOCAL else w.remote
             folders[side].flush()
-            state = (
-                settled_state(side, repo, folders[side], w.status, record.id, before[side]) or state
-            )
+            try:
+                state = (
+                    settled_state(side, repo, folders[side], w.status, record.id, before[side])
+                    or state
+                )
+            except NotSettled:
+                w.settle_later.append((record.id, folders[side].name))
         states.append(state)
     w.status.finish_folder(record.id, states[0], states[1])
 

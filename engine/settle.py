@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 
+from engine.errors import SyncError
 from engine.planner import Side
 from engine.repository import Folder, FolderState, MsgId, Repository
 from engine.status import Pair, SideState, StatusDB
@@ -31,6 +32,10 @@ def kept_state(before: FolderState, stamp: str | None, clean: bool) -> SideState
     )
 
 
+class NotSettled(Exception):
+    """A Maildir written a moment ago: its stamp can be taken a little later."""
+
+
 def settled_state(
     side: Side,
     repo: Repository,
@@ -39,10 +44,15 @@ def settled_state(
     folder_id: int,
     before: FolderState,
 ) -> SideState | None:
-    """The side's state after our writes, if the status now describes it exactly."""
+    """The side's state after our writes, if the status now describes it exactly.
+
+    Raises NotSettled when the stamp is too fresh to trust yet (see ``settle_later``).
+    """
     after = _fresh_state(repo, folder)
-    if after is None or after.stamp is None:
+    if after is None:
         return None
+    if after.stamp is None:
+        raise NotSettled(folder.name)
     known = _known(status.pairs(folder_id), side)
     listing = None
     if before.highestmodseq is not None:
@@ -59,14 +69,39 @@ def _fresh_state(repo: Repository, folder: Folder) -> FolderState | None:
     selected = folder.state()
     if selected.stamp is not None:
         return selected
-    state = repo.folder_states([folder.name]).get(folder.name)
-    if state is not None and state.stamp is None:
-        time.sleep(FRESH_RETRY)  # a Maildir written a moment ago: its mtimes settle
-        state = repo.folder_states([folder.name]).get(folder.name)
-    return state
+    return repo.folder_states([folder.name]).get(folder.name)
+
+
+def settle_later(repo: Repository, status: StatusDB, folders: list[tuple[int, str]]) -> int:
+    """The local stamps of folders that were too freshly written when their sync ended.
+
+    One short wait for all of them (instead of one per folder), then the same check
+    as :func:`settled_state`; returns how many stamps were kept.
+    """
+    if not folders:
+        return 0
+    time.sleep(FRESH_RETRY)
+    kept = 0
+    for folder_id, name in folders:
+        try:
+            state = _settle_one(repo, status, folder_id, name)
+        except (NotSettled, SyncError):
+            state = None  # still busy, or gone: the next sync simply looks again
+        if state is not None:
+            status.set_local_stamp(folder_id, state.stamp)
+            kept += 1
+    return kept
 
 
 def _known(pairs: list[Pair], side: Side) -> dict[MsgId, frozenset[str]]:
     if side is Side.LOCAL:
         return {p.local: p.local_flags for p in pairs if p.local is not None}
     return {p.remote: p.remote_flags for p in pairs if p.remote is not None}
+
+
+def _settle_one(repo: Repository, status: StatusDB, folder_id: int, name: str) -> SideState | None:
+    folder = repo.open_folder(name)
+    try:
+        return settled_state(Side.LOCAL, repo, folder, status, folder_id, FolderState(None))
+    finally:
+        folder.close()

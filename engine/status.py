@@ -239,6 +239,10 @@ class StatusDB:
                 ),
             )
 
+    def set_local_stamp(self, folder_id: int, stamp: str | None) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE folders SET local_stamp = ? WHERE id = ?", (stamp, folder_id))
+
     def set_stamps(self, folder_id: int, local: str | None, remote: str | None) -> None:
         """What both sides looked like when a sync that left nothing undone began."""
         with self.transaction() as db:
