@@ -8,6 +8,7 @@ which LED an event belongs to.
 from __future__ import annotations
 
 import threading
+import time
 
 from engine.events import (
     Emit,
@@ -20,6 +21,8 @@ from engine.events import (
     ThreadStateChanged,
 )
 
+PROGRESS_EVERY = 0.1  # seconds
+
 
 class Reporter:
     def __init__(
@@ -29,6 +32,7 @@ class Reporter:
         self.account = account
         self.folder = folder
         self.dry_run = dry_run
+        self._last_progress = float("-inf")
 
     def for_folder(self, folder: str) -> Reporter:
         return Reporter(self.emit, self.account, folder, self.dry_run)
@@ -56,4 +60,13 @@ class Reporter:
         self.emit(Error(scope, message, self.account, self.folder))
 
     def progress(self, done: int, total: int, bytes_done: int, bytes_total: int) -> None:
+        """Cumulative counters, at most ``PROGRESS_EVERY`` seconds apart (and the last one).
+
+        Thousands of messages a second would otherwise mean thousands of events
+        for every frontend to digest, for numbers nobody can read that fast.
+        """
+        now = time.monotonic()
+        if done < total and now - self._last_progress < PROGRESS_EVERY:
+            return
+        self._last_progress = now
         self.emit(Progress(self.account, self.folder or "", done, total, bytes_done, bytes_total))

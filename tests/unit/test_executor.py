@@ -341,8 +341,16 @@ def test_batches_split_by_bytes(world: World) -> None:
     world.assert_converged(4)
 
 
-def test_progress_is_reported(world: World) -> None:
+def test_progress_is_reported_at_a_bounded_rate_and_always_at_the_end(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fill(world.local, 3)
+    world.sync()
+    progress = [e for e in world.events if isinstance(e, Progress)]
+    assert [(p.messages_done, p.messages_total) for p in progress] == [(1, 3), (3, 3)]
+    monkeypatch.setattr("engine.report.PROGRESS_EVERY", 0.0)
+    world.events.clear()
+    fill(world.remote, 3)
     world.sync()
     progress = [e for e in world.events if isinstance(e, Progress)]
     assert [(p.messages_done, p.messages_total) for p in progress] == [(1, 3), (2, 3), (3, 3)]
