@@ -49,16 +49,16 @@ def run_app(
     for warning in config.warnings:
         emit(Log(Level.WARNING, warning))
     runner = Runner(accounts, emit, options)
-    restore = _install_signals(runner)
+    restore = _install_signals(runner)  # until the very end: a late Ctrl-C is one more quit
     try:
         runner.start()  # first: connecting overlaps with loading the frontend (urwid)
         frontend = create_frontend(ui_name, debug=bool(debug))
         frontend.run(bus, runner)
+        if runner.wait(timeout=2.0 if runner.hurried else None):
+            return runner.exit_code
+        return EXIT_STOPPED  # quit twice: what is recorded is durable, the rest is redone
     finally:
         restore()
-    if runner.wait(timeout=2.0 if runner.hurried else None):
-        return runner.exit_code
-    return EXIT_STOPPED  # quit twice: what is recorded is durable, the rest is redone next time
 
 
 def _imap_trace(emit: Emit) -> Callable[[str], None]:

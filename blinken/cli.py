@@ -23,7 +23,7 @@ from blinken.config import (
     load_config,
     select_accounts,
 )
-from blinken.runner import EXIT_USAGE, RunOptions
+from blinken.runner import EXIT_STOPPED, EXIT_USAGE, RunOptions
 from engine.settings import ImapSettings
 
 DEBUG_TYPES = ("imap", "maildir", "thread", "all")
@@ -82,6 +82,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # a Ctrl-C outside a sync (loading, asking): nothing to save
+        print("blinken: interrupted", file=sys.stderr)
+        return EXIT_STOPPED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["demo"]:
         from blinken.demo_command import demo_main
