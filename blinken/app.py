@@ -87,6 +87,13 @@ def _tee(emit: Emit, logfile: str | None, debug: bool) -> Emit:
     return both
 
 
+def _handler(action: Callable[[], None]) -> Callable[[int, Any], None]:
+    def handle(_signum: int, _frame: Any) -> None:
+        action()
+
+    return handle
+
+
 def _install_signals(runner: Runner) -> Callable[[], None]:
     """SIGUSR1 syncs now, SIGUSR2 finishes then exits, SIGINT/SIGTERM stop gracefully."""
     handlers: dict[signal.Signals, Callable[[], None]] = {
@@ -98,7 +105,7 @@ def _install_signals(runner: Runner) -> Callable[[], None]:
     }
     old: dict[signal.Signals, Any] = {}
     for sig, action in handlers.items():
-        old[sig] = signal.signal(sig, lambda _n, _f, act=action: act())
+        old[sig] = signal.signal(sig, _handler(action))
 
     def restore() -> None:
         for sig, handler in old.items():

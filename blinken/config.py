@@ -361,7 +361,8 @@ def _parse_size(text: str) -> int:
     found = _SIZE.fullmatch(text.strip())
     if not found:
         raise BadValue(f"{show(text)} is not a size in bytes (such as 20000000 or 20M)")
-    value = int(found.group(1)) * 1024 ** " kmg".index((found.group(2) or " ").lower())
+    unit: int = 1024 ** " kmg".index((found.group(2) or " ").lower())
+    value = int(found.group(1)) * unit
     if value < 1:
         raise BadValue(f"{show(text)} must be at least 1 byte")
     return value

@@ -15,6 +15,7 @@ import os
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from ssl import TLSVersion
 
 from blinken.config_values import BadValue, SectionReader, parse_fingerprints, show
 from engine.imap_connect import is_loopback
@@ -53,7 +54,7 @@ class TlsOptions:
     cafile: str | None
     cert_fingerprints: tuple[str, ...]
     verify: bool
-    tls_min_version: ssl.TLSVersion
+    tls_min_version: TLSVersion
     allow_plaintext_login: bool
 
 

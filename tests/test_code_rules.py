@@ -56,8 +56,12 @@ def _tool(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize(
     "command",
-    [("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy", "engine")],
-    ids=["ruff-check", "ruff-format", "mypy-engine"],
+    [
+        ("ruff", "check", "."),
+        ("ruff", "format", "--check", "."),
+        ("mypy", "engine", "blinken", "ui"),
+    ],
+    ids=["ruff-check", "ruff-format", "mypy-strict"],
 )
 def test_linters_are_clean(command: tuple[str, ...]) -> None:
     done = _tool(*command)
