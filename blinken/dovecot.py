@@ -183,6 +183,8 @@ class ThrowawayDovecot:
         else:
             root = Path(tempfile.mkdtemp(prefix="blinken-dovecot-"))
         root.chmod(0o755)
+        if os.geteuid() == 0:  # as root, Dovecot's auth runs as its own user
+            _check_traversable(root)
         return root
 
     def _wait_until_listening(self) -> None:
@@ -397,6 +399,18 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
             if not _group_alive(proc.pid):
                 return
             time.sleep(0.02)
+
+
+def _check_traversable(root: Path) -> None:
+    """Dovecot's auth process runs as another user: every directory above ``root`` must let
+    it through, or each login fails later with a vague "Temporary authentication failure"."""
+    for parent in root.absolute().parents:
+        if not os.stat(parent).st_mode & 0o001:
+            raise DovecotError(
+                f"{parent} is not searchable by other users (mode "
+                f"{os.stat(parent).st_mode & 0o777:o}), so Dovecot's auth process cannot "
+                f"reach {root}: choose a directory elsewhere (e.g. under /tmp)"
+            )
 
 
 def _group_alive(pgid: int) -> bool:
