@@ -171,6 +171,7 @@ def _sync_open(
         pairs = w.status.pairs(record.id)
     report.state(ThreadState.SYNC_CONTROLLER)
     plan = make_plan(listings[Side.LOCAL], listings[Side.REMOTE], pairs, w.policy)
+    _warn_notes(plan.notes, report)
     left_out = SyncCounts()
     if w.options.maxage_days is not None:
         plan, left_out = _within_maxage(plan, folders, w.options.maxage_days, report)
@@ -188,6 +189,14 @@ def _sync_open(
     except Aborted as e:
         raise Aborted(str(e), executor.tally.counts() + left_out) from e
     return counts, counts.skipped == 0 and not executor.tally.pending_left, states
+
+
+def _warn_notes(notes: list[str], report: Reporter, most: int = 10) -> None:
+    """The planner's remarks (flags changed on both sides): a few in full, then a count."""
+    for note in notes[:most]:
+        report.warn(note)
+    if len(notes) > most:
+        report.warn(f"... and {len(notes) - most} more messages whose flags changed on both sides")
 
 
 def _within_maxage(

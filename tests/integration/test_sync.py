@@ -254,3 +254,26 @@ def test_dry_run_after_changes_on_both_sides_changes_nothing(
     assert result.counts.changes >= 6
     real, _ = run(settings)
     assert replace(real.counts, bytes=0) == replace(result.counts, bytes=0)
+
+
+def test_flags_changed_on_both_sides_merge_with_a_warning(
+    tmp_path: Path, dovecot: DovecotUser
+) -> None:
+    from engine.events import Level, Log
+
+    client = dovecot.client()
+    client.append("INBOX", message("INBOX", 1))
+    settings = account(tmp_path, dovecot)
+    assert run(settings)[0].ok
+    client.select_folder("INBOX")
+    client.add_flags(client.search()[0], [b"\\Flagged"])
+    box = MaildirRepository("edit", str(tmp_path / "Mail"), sep=".").open_folder("INBOX")
+    box.set_flags(box.list_messages()[0].id, frozenset("S"), frozenset())
+
+    result, events = run(settings)
+
+    warnings = [e.message for e in events if isinstance(e, Log) and e.level is Level.WARNING]
+    assert any("changed on both sides" in w and "merged to FS" in w for w in warnings), warnings
+    assert (result.counts.flags_local, result.counts.flags_remote) == (1, 1)
+    _, flags = next(iter(server_bodies(client, "INBOX").values()))
+    assert flags == {b"\\Flagged", b"\\Seen"}
