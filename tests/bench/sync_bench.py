@@ -297,34 +297,7 @@ class Blinken(Tool):
 
     def prepare(self, work: Path, login: Endpoint, options: Options) -> list[str]:
         config = work / "blinkenrc"
-        write_private(
-            config,
-            f"""\
-[general]
-accounts = bench
-metadata = {work / "state"}
-ui = quiet
-
-[Account bench]
-localrepository = bench-local
-remoterepository = bench-remote
-
-[Repository bench-local]
-type = Maildir
-localfolders = {work / "Mail"}
-sep = .
-
-[Repository bench-remote]
-type = IMAP
-remotehost = {login.host}
-remoteport = {login.port}
-remoteuser = {login.user}
-remotepass = {login.password}
-ssl = no
-starttls = no
-maxconnections = {options.connections}
-""",
-        )
+        write_private(config, offlineimap_style_config(work, login, options))
         return [sys.executable, "-m", "blinken", "-c", str(config), "-o", "-u", "quiet"]
 
     def env(self, work: Path) -> dict[str, str]:
@@ -383,34 +356,7 @@ class OfflineImap(Tool):
 
     def prepare(self, work: Path, login: Endpoint, options: Options) -> list[str]:
         config = work / "offlineimaprc"
-        write_private(
-            config,
-            f"""\
-[general]
-accounts = bench
-metadata = {work / "state"}
-ui = quiet
-
-[Account bench]
-localrepository = bench-local
-remoterepository = bench-remote
-
-[Repository bench-local]
-type = Maildir
-localfolders = {work / "Mail"}
-sep = .
-
-[Repository bench-remote]
-type = IMAP
-remotehost = {login.host}
-remoteport = {login.port}
-remoteuser = {login.user}
-remotepass = {login.password}
-ssl = no
-starttls = no
-maxconnections = {options.connections}
-""",
-        )
+        write_private(config, offlineimap_style_config(work, login, options))
         return [self.binary, "-c", str(config), "-o", "-u", "quiet"]
 
 
@@ -631,6 +577,35 @@ def toggle_file_flag(path: Path, letter: str) -> None:
 
 
 # -- one tool through the phases --------------------------------------------------
+
+
+def offlineimap_style_config(work: Path, login: Endpoint, options: Options) -> str:
+    """One config for blinken and offlineimap3 alike: blinken reads OfflineIMAP's format."""
+    return f"""\
+[general]
+accounts = bench
+metadata = {work / "state"}
+ui = quiet
+
+[Account bench]
+localrepository = bench-local
+remoterepository = bench-remote
+
+[Repository bench-local]
+type = Maildir
+localfolders = {work / "Mail"}
+sep = .
+
+[Repository bench-remote]
+type = IMAP
+remotehost = {login.host}
+remoteport = {login.port}
+remoteuser = {login.user}
+remotepass = {login.password}
+ssl = no
+starttls = no
+maxconnections = {options.connections}
+"""
 
 
 @dataclass
