@@ -101,7 +101,7 @@ class AccountSync:
         except AccountError as e:
             self._account_failed(e)
         r = self.result
-        if not r.aborted and r.error is None:
+        if not r.aborted and r.error is None and self._worth_a_summary():
             self.report.info(summary(r, self._folders, self.options.dry_run))
         self.report.emit(
             AccountFinished(
@@ -110,6 +110,16 @@ class AccountSync:
         )
         self.report.state(ThreadState.IDLE)
         return r
+
+    def _worth_a_summary(self) -> bool:
+        """A migration, a dry run, or anything left out or created: more than "sync done"."""
+        c, s = self.result.counts, self.settings
+        return (
+            self.options.dry_run
+            or s.local.readonly
+            or s.remote.readonly
+            or bool(c.skipped or c.too_large or c.too_old or c.folders_created)
+        )
 
     def _run(self) -> None:
         status = open_status(self.settings)
