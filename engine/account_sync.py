@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.errors import Aborted, AccountError, FolderError, UidValidityError
@@ -365,6 +364,3 @@ def sync_account(
     trace: Trace | None = None,
 ) -> AccountResult:
     return AccountSync(settings, emit, cancel or threading.Event(), trace).run()
-
-
-Sync = Callable[[AccountSettings, Emit, threading.Event], AccountResult]

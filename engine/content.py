@@ -31,6 +31,12 @@ def fingerprint(data: bytes) -> str:
     return hashlib.sha256(to_lf(data)).hexdigest()
 
 
+def fingerprint_and_size(data: bytes) -> tuple[str, int]:
+    """:func:`fingerprint` and :func:`crlf_size` with one conversion (the copy hot path)."""
+    lf = to_lf(data)
+    return hashlib.sha256(lf).hexdigest(), len(lf) + lf.count(b"\n")
+
+
 def header_value(data: bytes, name: bytes) -> bytes | None:
     """The first value of a header field (unfolded, stripped), or None."""
     head = to_lf(data).split(b"\n\n", 1)[0]

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from engine import status as st
-from engine.content import crlf_size, fingerprint
+from engine.content import crlf_size, fingerprint, fingerprint_and_size
 from engine.errors import Aborted, MessageError
 from engine.events import Scope, SyncCounts, ThreadState
 from engine.planner import Copy, Delete, Link, Plan, Record, Reflag, Side
@@ -43,15 +43,9 @@ class _Tally:
     pending_left: list[int] = field(default_factory=list)
 
     def counts(self) -> SyncCounts:
+        """The counters SyncCounts has (the executor never sets its maxage/maxsize ones)."""
         return SyncCounts(
-            self.copied_to_local,
-            self.copied_to_remote,
-            self.deleted_local,
-            self.deleted_remote,
-            self.flags_local,
-            self.flags_remote,
-            self.bytes,
-            self.skipped,
+            **{f.name: getattr(self, f.name) for f in fields(SyncCounts) if hasattr(self, f.name)}
         )
 
 
@@ -271,8 +265,7 @@ class Executor:
                     self.folder_id,
                     to.value,
                     f.id,
-                    fingerprint(f.message.data),
-                    crlf_size(f.message.data),
+                    *fingerprint_and_size(f.message.data),
                     mark,
                     f.message.flags,
                 )

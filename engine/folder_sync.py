@@ -17,7 +17,18 @@ from engine.errors import Aborted, FolderError, MassDeleteError, UidValidityErro
 from engine.events import PlannedAction, SyncCounts, ThreadState
 from engine.executor import Executor
 from engine.folders import FolderPair
-from engine.planner import Copy, Delete, Link, Plan, Policy, Record, Reflag, Side, mass_deletion
+from engine.planner import (
+    Copy,
+    Delete,
+    Link,
+    Plan,
+    Policy,
+    Record,
+    Reflag,
+    Side,
+    mass_deletion,
+    side_flags,
+)
 from engine.planner import plan as make_plan
 from engine.reconcile import reconcile
 from engine.report import Reporter
@@ -99,7 +110,6 @@ def _finish(
         state = kept_state(before[side], stamps[side], clean)
         if clean and (stamps[side] is None or _wrote(counts, side)):
             repo = w.local if side is Side.LOCAL else w.remote
-            folders[side].flush()
             try:
                 state = (
                     settled_state(side, repo, folders[side], w.status, record.id, before[side])
@@ -139,11 +149,7 @@ def _listing(
         and record.validity(side.value) == state.uidvalidity
     )
     if usable and modseq is not None:
-        if side is Side.LOCAL:
-            known = {p.local: p.local_flags for p in pairs if p.local is not None}
-        else:
-            known = {p.remote: p.remote_flags for p in pairs if p.remote is not None}
-        rebuilt = folder.changes_since(modseq, known)
+        rebuilt = folder.changes_since(modseq, side_flags(pairs, side))
         if rebuilt is not None:
             return rebuilt
     return folder.list_messages()
@@ -155,16 +161,16 @@ def _sync_open(
     """The counts, whether the sync left nothing undone (so its stamps and MODSEQs
     may be kept), and both sides' states from before the listings."""
     states = {side: folder.state() for side, folder in folders.items()}
-    _check_validity(w.status, record, states)
-    report.state(ThreadState.LOADING_LIST)
     pairs = w.status.pairs(record.id)
+    pendings = w.status.pending(record.id)
+    _check_validity(w.status, record, states, bool(pairs or pendings))
+    report.state(ThreadState.LOADING_LIST)
     listings = {
         side: folder.list_messages()
         if w.options.full
         else _listing(folder, side, record, states[side], pairs)
         for side, folder in folders.items()
     }
-    pendings = w.status.pending(record.id)
     if pendings:
         found = reconcile(pendings, folders, listings, w.status, record.id)
         report.info(f"{found} of {len(pendings)} interrupted copies had landed; recorded them")
@@ -257,12 +263,11 @@ def _open(repo: Repository, name: str, missing: bool) -> Folder:
 
 
 def _check_validity(
-    status: StatusDB, record: FolderRecord, states: dict[Side, FolderState]
+    status: StatusDB, record: FolderRecord, states: dict[Side, FolderState], has_pairs: bool
 ) -> None:
-    """Refuse to apply a status to a folder the server has renumbered."""
+    """Refuse to apply a status (pairs or pending copies) to a folder the server renumbered."""
     known = {Side.LOCAL: record.local_validity, Side.REMOTE: record.remote_validity}
     now = {side: s.uidvalidity for side, s in states.items()}
-    has_pairs = status.count_pairs(record.id) > 0 or bool(status.pending(record.id))
     for side in (Side.LOCAL, Side.REMOTE):
         was, is_ = known[side], now[side]
         if has_pairs and was is not None and is_ is not None and was != is_:

@@ -56,7 +56,6 @@ class ImapRepository:
         self._client: Client | None = None
         self._sep: str | None = None
         self._selected: ImapFolder | None = None
-        self._qresync = False
         self._listed_states: dict[str, FolderState] = {}
         self._wire_names: dict[str, str] = {}  # names whose wire form is not encode(name)
 
@@ -67,16 +66,11 @@ class ImapRepository:
         if self._client is None:
             self._client = connect(self.settings, self._trace)
             self._selected = None
-            self._qresync = self._enable_qresync(self._client)
         return self._client
 
-    def _enable_qresync(self, client: Client) -> bool:
-        """Whether the login's ENABLE turned QRESYNC on (it must precede any SELECT)."""
-        return "QRESYNC" in getattr(client, "enabled", frozenset())
-
     def enabled_qresync(self) -> bool:
-        self.client()
-        return self._qresync
+        """Whether the login's ENABLE turned QRESYNC on (it must precede any SELECT)."""
+        return "QRESYNC" in self.client().enabled
 
     def _drop(self) -> None:
         client, self._client = self._client, None
@@ -389,17 +383,7 @@ class ImapFolder:
         the untagged FETCH the (non-silent) STORE returns, and asked for with
         ``UID FETCH`` when a server sends none.
         """
-        self._writable("change flags")
-        uid = _uid(id)
-        seen = False
-        for sign, letters in (("+", add - remove), ("-", remove)):
-            names = to_imap(letters)
-            if uid is not None and names:
-                flags = f"({' '.join(names)})"
-                data = self._run("flags", _uid_command, "STORE", str(uid), f"{sign}FLAGS", flags)
-                seen = seen or uid in _fetch_uids(data)
-                self._changed = True
-        if uid is None or not (seen or self._exists(uid)):
+        if self.set_flags_many([id], add, remove):
             raise MessageError(f"{self._repo.name}: message {id} is gone from {self.name!r}")
 
     def set_flags_many(self, ids: Sequence[MsgId], add: Flags, remove: Flags) -> set[MsgId]:
@@ -420,10 +404,6 @@ class ImapFolder:
             data = self._run("fetch", _uid_command, "FETCH", imap_parse.uid_set(unsure), "(UID)")
             seen |= _fetch_uids(data)
         return {id for id in ids if _uid(id) not in seen}
-
-    def _exists(self, uid: int) -> bool:
-        data = self._run("fetch", _uid_command, "FETCH", str(uid), "(UID)")
-        return uid in _fetch_uids(data)
 
     def flush(self) -> None:
         pass  # nothing is held back

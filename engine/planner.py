@@ -306,3 +306,10 @@ def mass_deletion(
         if doomed >= minimum and doomed > fraction * count:
             return f"would delete {doomed} of {count} messages on the {side.value} side"
     return None
+
+
+def side_flags(pairs: Iterable[Pair], side: Side) -> dict[MsgId, Flags]:
+    """One side's recorded ids and last synced flags: its listing as the status sees it."""
+    if side is Side.LOCAL:
+        return {p.local: p.local_flags for p in pairs if p.local is not None}
+    return {p.remote: p.remote_flags for p in pairs if p.remote is not None}

@@ -15,9 +15,9 @@ from __future__ import annotations
 import time
 
 from engine.errors import SyncError
-from engine.planner import Side
-from engine.repository import Folder, FolderState, MsgId, Repository
-from engine.status import Pair, SideState, StatusDB
+from engine.planner import Side, side_flags
+from engine.repository import Folder, FolderState, Repository
+from engine.status import SideState, StatusDB
 
 FRESH_RETRY = 0.06  # seconds: a fine-grained Maildir stamp settles after 50 ms
 
@@ -53,7 +53,7 @@ def settled_state(
         return None
     if after.stamp is None:
         raise NotSettled(folder.name)
-    known = _known(status.pairs(folder_id), side)
+    known = side_flags(status.pairs(folder_id), side)
     listing = None
     if before.highestmodseq is not None:
         listing = folder.changes_since(before.highestmodseq, known)
@@ -91,12 +91,6 @@ def settle_later(repo: Repository, status: StatusDB, folders: list[tuple[int, st
             status.set_local_stamp(folder_id, state.stamp)
             kept += 1
     return kept
-
-
-def _known(pairs: list[Pair], side: Side) -> dict[MsgId, frozenset[str]]:
-    if side is Side.LOCAL:
-        return {p.local: p.local_flags for p in pairs if p.local is not None}
-    return {p.remote: p.remote_flags for p in pairs if p.remote is not None}
 
 
 def _settle_one(repo: Repository, status: StatusDB, folder_id: int, name: str) -> SideState | None:

@@ -204,16 +204,6 @@ class StatusDB:
                 (local, remote, folder_id),
             )
 
-    def set_remote_state(
-        self, folder_id: int, uidnext: int | None, modseq: int | None, messages: int | None
-    ) -> None:
-        with self.transaction() as db:
-            db.execute(
-                "UPDATE folders SET remote_uidnext = ?, remote_highestmodseq = ?,"
-                " remote_messages = ?, last_sync = ? WHERE id = ?",
-                (uidnext, modseq, messages, time.time(), folder_id),
-            )
-
     def finish_folder(self, folder_id: int, local: SideState, remote: SideState) -> None:
         """One sync of the folder is over: both sides' numbers and stamps, in one commit.
 
@@ -243,14 +233,6 @@ class StatusDB:
         with self.transaction() as db:
             db.execute("UPDATE folders SET local_stamp = ? WHERE id = ?", (stamp, folder_id))
 
-    def set_stamps(self, folder_id: int, local: str | None, remote: str | None) -> None:
-        """What both sides looked like when a sync that left nothing undone began."""
-        with self.transaction() as db:
-            db.execute(
-                "UPDATE folders SET local_stamp = ?, remote_stamp = ? WHERE id = ?",
-                (local, remote, folder_id),
-            )
-
     def forget_folder(self, folder_id: int) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM folders WHERE id = ?", (folder_id,))
@@ -272,12 +254,6 @@ class StatusDB:
             return found
 
         return [Pair(loc, rem, flags(lf), flags(rf)) for loc, rem, lf, rf in rows]
-
-    def count_pairs(self, folder_id: int) -> int:
-        row = self._db.execute(
-            "SELECT COUNT(*) FROM messages WHERE folder_id = ?", (folder_id,)
-        ).fetchone()
-        return int(row[0])
 
     def pending(self, folder_id: int) -> list[Pending]:
         rows = self._db.execute(

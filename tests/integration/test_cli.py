@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures import configs
 from tests.fixtures.dovecot import DovecotUser
 from tests.integration.test_sync import local_bodies, message
 
@@ -18,35 +19,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def write_config(tmp: Path, user: DovecotUser, extra: str = "") -> Path:
-    path = tmp / "config"
-    path.write_text(
-        f"""[general]
-accounts = Work
-metadata = {tmp}/state
-
-[Account Work]
-localrepository = Local
-remoterepository = Remote
-{extra}
-
-[Repository Local]
-type = Maildir
-localfolders = {tmp}/Mail
-
-[Repository Remote]
-type = IMAP
-remotehost = 127.0.0.1
-remoteport = {user.port}
-remoteuser = {user.user}
-remotepass = {user.password.replace("%", "%%")}
-ssl = no
-starttls = no
-maxconnections = 2
-""",
-        encoding="utf-8",
+    return configs.write_config(
+        tmp / "config",
+        "Work",
+        tmp / "state",
+        (
+            ("Local", configs.maildir_section("Local", tmp / "Mail")),
+            ("Remote", configs.imap_section("Remote", user, connections=2)),
+        ),
+        account_extra=extra,
     )
-    path.chmod(0o600)
-    return path
 
 
 def blinken(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -44,6 +44,7 @@ from engine.maildir import MaildirRepository
 from engine.repository import Message
 from engine.settings import AccountSettings, MaildirSettings, SyncOptions
 from tests.crashpoint import BATCH_ENV, REPORT_ENV
+from tests.fixtures import configs
 from tests.fixtures.dovecot import DovecotUser, new_user
 
 pytestmark = [pytest.mark.slow, pytest.mark.dovecot]
@@ -273,38 +274,18 @@ def _ignore(_event: Event) -> None:
 
 
 def write_config(tmp: Path, user: DovecotUser) -> Path:
-    path = tmp / "blinkenrc"
-    path.write_text(
-        f"""[general]
-accounts = {ACCOUNT}
-metadata = {tmp / "state"}
-# Flushing to disk guards against a machine that stops, not a process killed
-# (the kernel keeps what it was given); off, each run is twice as fast.
-fsync = no
-
-[Account {ACCOUNT}]
-localrepository = local
-remoterepository = remote
-
-[Repository local]
-type = Maildir
-localfolders = {tmp / "Mail"}
-sep = .
-
-[Repository remote]
-type = IMAP
-remotehost = {user.host}
-remoteport = {user.port}
-remoteuser = {user.user}
-remotepass = {user.password}
-ssl = no
-starttls = no
-maxconnections = 1
-""",
-        encoding="utf-8",
+    # Flushing to disk guards against a machine that stops, not a process killed
+    # (the kernel keeps what it was given); off, each run is twice as fast.
+    return configs.write_config(
+        tmp / "blinkenrc",
+        ACCOUNT,
+        tmp / "state",
+        (
+            ("local", configs.maildir_section("local", tmp / "Mail")),
+            ("remote", configs.imap_section("remote", user)),
+        ),
+        general="fsync = no",
     )
-    path.chmod(0o600)
-    return path
 
 
 @dataclass

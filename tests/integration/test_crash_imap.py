@@ -27,6 +27,7 @@ from blinken.dovecot import ThrowawayDovecot
 from engine.account_sync import AccountResult, sync_account
 from engine.events import discard
 from engine.flags import to_imap
+from tests.fixtures import configs
 from tests.fixtures.dovecot import DovecotUser, new_user
 from tests.integration.test_crash import (
     Kills,
@@ -74,41 +75,16 @@ NEW_FOLDERS = {"here": "Notizen.Ölwechsel", "there": "Archiv.2025"}
 
 
 def write_config(tmp: Path, here: DovecotUser, there: DovecotUser) -> Path:
-    path = tmp / "blinkenrc"
-    path.write_text(
-        f"""[general]
-accounts = {ACCOUNT}
-metadata = {tmp / "state"}
-fsync = no
-
-[Account {ACCOUNT}]
-localrepository = here
-remoterepository = there
-
-[Repository here]
-type = IMAP
-remotehost = {here.host}
-remoteport = {here.port}
-remoteuser = {here.user}
-remotepass = {here.password}
-ssl = no
-starttls = no
-maxconnections = 1
-
-[Repository there]
-type = IMAP
-remotehost = {there.host}
-remoteport = {there.port}
-remoteuser = {there.user}
-remotepass = {there.password}
-ssl = no
-starttls = no
-maxconnections = 1
-""",
-        encoding="utf-8",
+    return configs.write_config(
+        tmp / "blinkenrc",
+        ACCOUNT,
+        tmp / "state",
+        (
+            ("here", configs.imap_section("here", here)),
+            ("there", configs.imap_section("there", there)),
+        ),
+        general="fsync = no",
     )
-    path.chmod(0o600)
-    return path
 
 
 def sync(tmp: Path, here: DovecotUser, there: DovecotUser) -> AccountResult:

@@ -29,6 +29,7 @@ from engine.account_sync import AccountResult, sync_account
 from engine.events import AccountFinished, Event, Level, Log, PlannedAction
 from engine.flags import from_imap, to_imap
 from engine.settings import AccountSettings, FolderRules, SyncOptions
+from tests.fixtures import configs
 from tests.fixtures.dovecot import DovecotUser, new_user, start_server
 
 pytestmark = pytest.mark.dovecot
@@ -384,43 +385,16 @@ def config(
     local_extra: str = "",
     remote_extra: str = "",
 ) -> Path:
-    path = tmp / "config"
-    path.write_text(
-        f"""[general]
-accounts = Move
-metadata = {tmp}/state
-fsync = no
-
-[Account Move]
-localrepository = New
-remoterepository = Old
-
-[Repository New]
-type = IMAP
-remotehost = 127.0.0.1
-remoteport = {local.port}
-remoteuser = {local.user}
-remotepass = {local.password.replace("%", "%%")}
-ssl = no
-starttls = no
-maxconnections = 2
-{local_extra}
-
-[Repository Old]
-type = IMAP
-remotehost = 127.0.0.1
-remoteport = {remote.port}
-remoteuser = {remote.user}
-remotepass = {remote.password.replace("%", "%%")}
-ssl = no
-starttls = no
-maxconnections = 2
-{remote_extra}
-""",
-        encoding="utf-8",
+    return configs.write_config(
+        tmp / "config",
+        "Move",
+        tmp / "state",
+        (
+            ("New", configs.imap_section("New", local, 2, local_extra)),
+            ("Old", configs.imap_section("Old", remote, 2, remote_extra)),
+        ),
+        general="fsync = no",
     )
-    path.chmod(0o600)
-    return path
 
 
 def blinken(*args: str) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:

@@ -8,7 +8,6 @@ the way the application ends it (last events queued, then ``finished()``).
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -16,13 +15,15 @@ from typing import Any
 import urwid
 from urwid.display.common import BaseScreen
 
+from blinken.bus import EventBus
 from engine.events import Event, RunFinished
 
 
-class FakeEventSource:
+class FakeEventSource(EventBus):
+    """The application's own queue, plus putting several events with one wake-up."""
+
     def __init__(self, events: Iterable[Event] = ()) -> None:
-        self._queue: queue.Queue[Event] = queue.Queue()
-        self._waker: Callable[[], None] | None = None
+        super().__init__()
         self.wakes = 0
         self.put(*events)
 
@@ -32,28 +33,9 @@ class FakeEventSource:
         self.poke()
 
     def poke(self) -> None:
-        waker = self._waker
-        if waker is not None:
+        if self._waker is not None:
             self.wakes += 1
-            waker()
-
-    def drain(self, limit: int | None = None) -> list[Event]:
-        items: list[Event] = []
-        while limit is None or len(items) < limit:
-            try:
-                items.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
-        return items
-
-    def get(self, timeout: float | None = None) -> Event | None:
-        try:
-            return self._queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
-    def set_waker(self, waker: Callable[[], None] | None) -> None:
-        self._waker = waker
+        self.wake()
 
     def empty(self) -> bool:
         return self._queue.empty()

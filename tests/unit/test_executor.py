@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import pytest
@@ -24,17 +24,14 @@ from engine.planner import Copy, Link, Plan, Policy, Record, Side, plan
 from engine.reconcile import reconcile
 from engine.report import Reporter
 from engine.repository import (
-    FetchedMessage,
     Flags,
     Folder,
-    FolderState,
     Message,
-    MessageInfo,
     MsgId,
 )
 from engine.settings import SyncOptions
 from engine.status import Pair, Pending, StatusDB, in_memory_status
-from tests.unit.wrapped import Wrapped
+from tests.unit.wrapped import Crash, MaildirLike, NoUidplus, Wrapped
 
 NONE: Flags = frozenset()
 DEFAULT = Policy()
@@ -64,60 +61,7 @@ def bodies(folder: Folder) -> Counter[bytes]:
     return Counter(data for data, _ in contents(folder).elements())
 
 
-class Crash(Exception):
-    """A simulated crash: not a SyncError, so nothing in the engine catches it."""
-
-
 # -- wrapper folders -------------------------------------------------------------
-
-
-class MaildirLike(Wrapped):
-    """A memory folder shown the way a Maildir shows itself.
-
-    Ids are names rather than numbers, a copy of a remote message carries the
-    source UID as its ``,U=`` hint, and there is no UIDVALIDITY, no UIDNEXT and
-    no cheap size.
-    """
-
-    def __init__(self, inner: Folder) -> None:
-        super().__init__(inner)
-        self.hints: dict[MsgId, int] = {}
-
-    def state(self) -> FolderState:
-        return FolderState(None, None, self.inner.state().messages)
-
-    def list_messages(self) -> list[MessageInfo]:
-        return [
-            MessageInfo("m" + m.id, m.flags, None, self.hints.get("m" + m.id))
-            for m in self.inner.list_messages()
-        ]
-
-    def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
-        inner_ids = [id[1:] for id in ids if id.startswith("m")]
-        for fm in self.inner.fetch(inner_ids):
-            yield FetchedMessage("m" + fm.id, fm.message)
-
-    def append(self, message: Message) -> MsgId | None:
-        id = self.inner.append(message)
-        assert id is not None
-        name = "m" + id
-        if message.uid is not None:
-            self.hints[name] = message.uid
-        return name
-
-    def set_flags(self, id: MsgId, add: Flags, remove: Flags) -> None:
-        self.inner.set_flags(id[1:], add, remove)
-
-    def delete(self, ids: Iterable[MsgId]) -> None:
-        self.inner.delete([id[1:] for id in ids])
-
-
-class NoUidplus(Wrapped):
-    """A server without UIDPLUS: the message is stored, its new UID is unknown."""
-
-    def append(self, message: Message) -> MsgId | None:
-        self.inner.append(message)
-        return None
 
 
 class ReadOnly(Wrapped):

@@ -41,14 +41,12 @@ from engine.repository import (
     FetchedMessage,
     Flags,
     Folder,
-    FolderState,
     Message,
-    MessageInfo,
     MsgId,
 )
 from engine.settings import SyncOptions
 from engine.status import StatusDB, in_memory_status
-from tests.unit.wrapped import Wrapped
+from tests.unit.wrapped import Crash, MaildirLike, NoUidplus, Wrapped
 
 T = TypeVar("T")
 L, R = Side.LOCAL, Side.REMOTE
@@ -106,52 +104,6 @@ def by_id(folder: Folder) -> dict[MsgId, bytes]:
 
 
 # -- store wrappers --------------------------------------------------------------------
-
-
-class MaildirLike(Wrapped):
-    """A memory folder seen as a Maildir: names, ``,U=`` hints, no UIDNEXT, no sizes."""
-
-    def __init__(self, inner: Folder) -> None:
-        super().__init__(inner)
-        self.hints: dict[MsgId, int] = {}
-
-    def state(self) -> FolderState:
-        return FolderState(None, None, self.inner.state().messages)
-
-    def list_messages(self) -> list[MessageInfo]:
-        return [
-            MessageInfo("m" + m.id, m.flags, None, self.hints.get("m" + m.id))
-            for m in self.inner.list_messages()
-        ]
-
-    def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
-        for fm in self.inner.fetch([id[1:] for id in ids if id.startswith("m")]):
-            yield FetchedMessage("m" + fm.id, fm.message)
-
-    def append(self, message: Message) -> MsgId | None:
-        id = self.inner.append(message)
-        assert id is not None
-        if message.uid is not None:
-            self.hints["m" + id] = message.uid
-        return "m" + id
-
-    def set_flags(self, id: MsgId, add: Flags, remove: Flags) -> None:
-        self.inner.set_flags(id[1:], add, remove)
-
-    def delete(self, ids: Iterable[MsgId]) -> None:
-        self.inner.delete([id[1:] for id in ids])
-
-
-class NoUidplus(Wrapped):
-    """A server without UIDPLUS: appends land, their ids are unknown."""
-
-    def append(self, message: Message) -> MsgId | None:
-        self.inner.append(message)
-        return None
-
-
-class Crash(Exception):
-    """A simulated crash: not a SyncError, so nothing in the engine catches it."""
 
 
 @dataclass
