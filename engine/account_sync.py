@@ -31,7 +31,7 @@ from engine.imap_trace import Trace
 from engine.planner import Policy, Side
 from engine.report import Reporter
 from engine.repository import FolderState, Repository
-from engine.settings import AccountSettings
+from engine.settings import AccountSettings, ImapSettings
 from engine.settle import settle_later
 from engine.status import StatusDB, snapshot
 from engine.stores import connections, may_delete, open_store, writable
@@ -83,13 +83,24 @@ class AccountSync:
         self.options = settings.options
         self.cancel = cancel
         self.trace = trace
-        self.report = Reporter(emit, settings.name, dry_run=settings.options.dry_run)
+        self.report = self._reporter(emit)
         self.result = AccountResult(settings.name)
         self._lock = threading.Lock()
         self._stop = threading.Event()  # an account error in any worker
         self._states: dict[Side, dict[str, FolderState]] = {}
         self._settle_later: list[tuple[int, str]] = []  # filled by every worker
         self._folders = 0  # folder pairs this sync looks at
+
+    def _reporter(self, emit: Emit) -> Reporter:
+        """Two LEDs per worker when both sides are servers: one per connection."""
+        s = self.settings
+        both_imap = isinstance(s.local, ImapSettings) and isinstance(s.remote, ImapSettings)
+        return Reporter(
+            emit,
+            s.name,
+            dry_run=s.options.dry_run,
+            local_connection=s.local.name if both_imap else None,
+        )
 
     def run(self) -> AccountResult:
         self.report.state(ThreadState.ACCOUNT_SYNC)
@@ -249,7 +260,7 @@ class AccountSync:
         return max(1, min(folders, connections(s.local), connections(s.remote)))
 
     def _extra_worker(self, jobs: queue.Queue[tuple[int, FolderPair]], total: int) -> None:
-        report = Reporter(self.report.emit, self.settings.name, dry_run=self.options.dry_run)
+        report = self._reporter(self.report.emit)
         report.state(ThreadState.CONNECTING)  # the LED exists before its first log line
         try:
             local, remote = self._stores()

@@ -153,7 +153,9 @@ class Executor:
         failed: set[int] = set()
         for side in (Side.LOCAL, Side.REMOTE):
             for (add, remove), members in self._groups(chunk, side, failed).items():
-                self.report.state(ThreadState.ADDING_FLAGS if add else ThreadState.REMOVING_FLAGS)
+                self.report.state(
+                    ThreadState.ADDING_FLAGS if add else ThreadState.REMOVING_FLAGS, side
+                )
                 ids = [_id(chunk[i], side) or "" for i in members]  # grouped: never None
                 gone = self.folders[side].set_flags_many(ids, add, remove)
                 for i, id in zip(members, ids, strict=True):
@@ -197,7 +199,7 @@ class Executor:
             for start in range(0, len(mine), _DELETE_BATCH):
                 self._check_cancel()
                 chunk = mine[start : start + _DELETE_BATCH]
-                self.report.state(ThreadState.DELETING)
+                self.report.state(ThreadState.DELETING, side)
                 self.folders[side].delete([d.id for d in chunk])
                 with self.status.transaction() as db:
                     for d in chunk:

@@ -164,13 +164,14 @@ def _sync_open(
     pairs = w.status.pairs(record.id)
     pendings = w.status.pending(record.id)
     _check_validity(w.status, record, states, bool(pairs or pendings))
-    report.state(ThreadState.LOADING_LIST)
-    listings = {
-        side: folder.list_messages()
-        if w.options.full
-        else _listing(folder, side, record, states[side], pairs)
-        for side, folder in folders.items()
-    }
+    listings: dict[Side, list[MessageInfo]] = {}
+    for side, folder in folders.items():
+        report.state(ThreadState.LOADING_LIST, side)
+        listings[side] = (
+            folder.list_messages()
+            if w.options.full
+            else _listing(folder, side, record, states[side], pairs)
+        )
     if pendings:
         found = reconcile(pendings, folders, listings, w.status, record.id)
         report.info(f"{found} of {len(pendings)} interrupted copies had landed; recorded them")

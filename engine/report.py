@@ -3,6 +3,13 @@
 Engine code says ``report.state(COPYING)`` or ``report.warn(...)``; the
 context it runs in is filled in here, once, so that no call site can forget
 which LED an event belongs to.
+
+An LED stands for a server connection.  A worker of a Maildir account holds
+one, so its thread is its LED.  A worker of an IMAP-to-IMAP account holds two,
+one per server, and gets two LEDs: the thread's own name for the remote
+server's connection and ``<thread>/<local repository>`` for the local one.
+Work that concerns one side lights that side's LED and shows the other as
+waiting on the sync controller.
 """
 
 from __future__ import annotations
@@ -20,29 +27,53 @@ from engine.events import (
     ThreadState,
     ThreadStateChanged,
 )
+from engine.planner import Side
 
 PROGRESS_EVERY = 0.1  # seconds
 
 
 class Reporter:
     def __init__(
-        self, emit: Emit, account: str, folder: str | None = None, dry_run: bool = False
+        self,
+        emit: Emit,
+        account: str,
+        folder: str | None = None,
+        dry_run: bool = False,
+        local_connection: str | None = None,
     ) -> None:
         self.emit = emit
         self.account = account
         self.folder = folder
         self.dry_run = dry_run
+        # The local repository's name when it is an IMAP server too (two LEDs).
+        self.local_connection = local_connection
         self._last_progress = float("-inf")
 
     def for_folder(self, folder: str) -> Reporter:
-        return Reporter(self.emit, self.account, folder, self.dry_run)
+        return Reporter(self.emit, self.account, folder, self.dry_run, self.local_connection)
 
     @property
     def thread(self) -> str:
         return threading.current_thread().name
 
-    def state(self, state: ThreadState) -> None:
-        self.emit(ThreadStateChanged(self.thread, state, self.account, self.folder, self.dry_run))
+    def leds(self) -> dict[Side, str]:
+        """This thread's LED per side: one name for both unless it holds two connections."""
+        thread = self.thread
+        if self.local_connection is None:
+            return {Side.LOCAL: thread, Side.REMOTE: thread}
+        return {Side.LOCAL: f"{thread}/{self.local_connection}", Side.REMOTE: thread}
+
+    def state(self, state: ThreadState, side: Side | None = None) -> None:
+        """``side``: the work concerns that side's connection only."""
+        leds = self.leds()
+        if leds[Side.LOCAL] == leds[Side.REMOTE]:
+            self._state(leds[Side.REMOTE], state)
+            return
+        for s, led in leds.items():
+            self._state(led, state if side in (None, s) else ThreadState.SYNC_CONTROLLER)
+
+    def _state(self, led: str, state: ThreadState) -> None:
+        self.emit(ThreadStateChanged(led, state, self.account, self.folder, self.dry_run))
 
     def log(self, level: Level, message: str) -> None:
         self.emit(Log(level, message, self.account, self.folder, self.thread))

@@ -26,11 +26,20 @@ import pytest
 
 from blinken.dovecot import ThrowawayDovecot
 from engine.account_sync import AccountResult, sync_account
-from engine.events import AccountFinished, Event, Level, Log, PlannedAction
+from engine.events import (
+    AccountFinished,
+    Event,
+    Level,
+    Log,
+    PlannedAction,
+    ThreadState,
+    ThreadStateChanged,
+)
 from engine.flags import from_imap, to_imap
 from engine.settings import AccountSettings, FolderRules, SyncOptions
 from tests.fixtures import configs
 from tests.fixtures.dovecot import DovecotUser, new_user, start_server
+from ui.blinken_model import DashboardModel
 
 pytestmark = pytest.mark.dovecot
 
@@ -277,13 +286,14 @@ def test_two_way_sync_converges_in_one_run_and_lists_only_changes(
         touched,
     )
     lines: list[str] = []
-    result, _ = run(settings, lines)
+    result, events = run(settings, lines)
 
     assert result.ok, result
     c = result.counts
     assert (c.copied_to_local, c.copied_to_remote) == (3, 3), c
     assert (c.deleted_local, c.deleted_remote) == (3, 2), c
     assert (c.flags_local, c.flags_remote) == (3, 3), c
+    _one_led_per_connection(events)
     assert problems(here_client, model, "here") + problems(there_client, model, "there") == []
     # Stateful on both sides: every listing is a CHANGEDSINCE delta, none lists a whole
     # folder; three folders changed, each listed on both servers, and each side written
@@ -299,6 +309,31 @@ def test_two_way_sync_converges_in_one_run_and_lists_only_changes(
     sent = commands(lines)
     assert idle.ok and not [s for s in sent if s.startswith(("SELECT", "EXAMINE"))], sent
     assert sum(s.startswith("LIST") and "RETURN (STATUS" in s for s in sent) == 2, sent
+
+
+def _one_led_per_connection(events: list[Event]) -> None:
+    """Each worker shows two LEDs, one per server, lit by what that connection does."""
+    states = [e for e in events if isinstance(e, ThreadStateChanged)]
+    remote = {e.thread for e in states if "/" not in e.thread}
+    local = {e.thread for e in states if e.thread.endswith("/here")}
+    assert len(remote) == 2 and local == {f"{t}/here" for t in remote}, (remote, local)
+    lit: dict[str, set[ThreadState]] = {}
+    for e in states:
+        lit.setdefault("local" if "/" in e.thread else "remote", set()).add(e.state)
+    both = {ThreadState.LOADING_LIST, ThreadState.COPYING, ThreadState.DELETING}
+    both |= {ThreadState.ADDING_FLAGS, ThreadState.REMOVING_FLAGS}
+    assert both <= lit["local"] and both <= lit["remote"], lit
+    # A deletion on one server lights only that server's LED (the other waits).
+    for worker in remote:
+        mine = [e for e in states if e.thread in (worker, f"{worker}/here")]
+        for i, e in enumerate(mine):
+            if e.state is ThreadState.DELETING:
+                twin = mine[i + 1] if "/" in e.thread else mine[i - 1]
+                assert twin.state is ThreadState.SYNC_CONTROLLER, (e, twin)
+    model = DashboardModel(["both"])
+    model.apply_all(events)
+    ((_, leds),) = [(a, leds) for a, leds in model.groups() if a == "both"]
+    assert len(leds) == 4, [led.name for led in leds]
 
 
 def test_crash_left_pending_copies_on_the_local_imap_side_are_recognised(
