@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from blinken.cli import main
+from blinken.cli import command
 
-sys.exit(main())
+sys.exit(command())

@@ -113,9 +113,16 @@ class FrameDriver:
             os.close(fd)
 
     def wake(self) -> None:
-        """Called from any thread; cheap and never blocks."""
+        """Called from any thread; cheap and never blocks.
+
+        One byte in the pipe per frame is enough while events flow, but the
+        runner's last wake-up (its end flag is set) must get through even then:
+        it may come after the loop took the previous byte and booked the next
+        frame, which it would otherwise wait for (up to a frame, ~100 ms).
+        """
+        finished = self._commands.finished()
         with self._lock:
-            if self._fd is None or self._pending:
+            if self._fd is None or (self._pending and not finished):
                 return
             self._pending = True
             with contextlib.suppress(OSError):  # a full pipe already holds a wake-up

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import selectors
 import threading
 import time
@@ -304,6 +305,23 @@ def test_the_end_of_the_run_is_drawn_and_left_at_once() -> None:
     assert loop.alarms == {} and loop.draws == 1
     assert driver._view.model.exit_code == 0
     assert driver._view.model.accounts["work"].in_flight().messages_done == 170
+
+
+def test_the_wake_up_after_the_end_flag_gets_through_a_pending_one() -> None:
+    driver, _loop, _source, commands = driver_at_rest()
+    read, write = os.pipe()
+    os.set_blocking(read, False)
+    try:
+        driver._fd = write
+        driver.wake()
+        driver.wake()  # events keep coming: one byte per frame is enough
+        assert os.read(read, 16) == b"\0"
+        commands.finish(0)  # the loop took the byte and booked a frame; the run ends
+        driver.wake()
+        assert os.read(read, 16) == b"\0"  # through at once: the end waits for no frame
+    finally:
+        os.close(read)
+        os.close(write)
 
 
 def test_run_finished_ahead_of_the_end_flag_is_followed_up_at_once() -> None:
