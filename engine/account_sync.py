@@ -32,7 +32,7 @@ from engine.planner import Policy, Side
 from engine.report import Reporter
 from engine.repository import FolderState, Repository
 from engine.settings import AccountSettings, ImapSettings
-from engine.settle import settle_later
+from engine.settle import Unsettled, settle_later
 from engine.status import StatusDB, snapshot
 from engine.stores import connections, may_delete, open_store, writable
 
@@ -88,7 +88,7 @@ class AccountSync:
         self._lock = threading.Lock()
         self._stop = threading.Event()  # an account error in any worker
         self._states: dict[Side, dict[str, FolderState]] = {}
-        self._settle_later: list[tuple[int, str]] = []  # filled by every worker
+        self._settle_later: list[Unsettled] = []  # filled by every worker
         self._folders = 0  # folder pairs this sync looks at
 
     def _reporter(self, emit: Emit) -> Reporter:

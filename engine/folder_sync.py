@@ -42,7 +42,7 @@ from engine.repository import (
     Repository,
 )
 from engine.settings import SyncOptions
-from engine.settle import NotSettled, kept_state, settled_state
+from engine.settle import NotSettled, Unsettled, kept_state, settled_state
 from engine.status import FolderRecord, Pair, StatusDB
 
 
@@ -60,7 +60,7 @@ class Worker:
     # Both sides' folder states, read for all folders at once before any is opened.
     states: dict[Side, dict[str, FolderState]] = field(default_factory=dict)
     # Local folders whose stamp was too fresh to keep when their sync ended (shared).
-    settle_later: list[tuple[int, str]] = field(default_factory=list)
+    settle_later: list[Unsettled] = field(default_factory=list)
 
     def stamps(self, pair: FolderPair) -> dict[Side, str | None]:
         local = self.states.get(Side.LOCAL, {}).get(pair.local)
@@ -115,8 +115,8 @@ def _finish(
                     settled_state(side, repo, folders[side], w.status, record.id, before[side])
                     or state
                 )
-            except NotSettled:
-                w.settle_later.append((record.id, folders[side].name))
+            except NotSettled as e:
+                w.settle_later.append(Unsettled(record.id, folders[side].name, e.names))
         states.append(state)
     w.status.finish_folder(record.id, states[0], states[1])
 

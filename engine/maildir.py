@@ -40,6 +40,7 @@ from engine.maildir_names import (
     uid_hint,
     unique_id,
 )
+from engine.maildir_stamps import Fingerprint, NameSum, folder_stamp, names_fingerprint
 from engine.repository import (
     FetchedMessage,
     Flags,
@@ -54,8 +55,6 @@ Warn = Callable[[str], None]
 
 SUBDIRS = ("cur", "new", "tmp")
 _MAX_UNSYNCED = 64  # open descriptors kept for one batched fsync
-STAMP_SETTLE_FINE = 0.05  # ... on a file system with sub-second timestamps
-STAMP_SETTLE = 2.0  # seconds a directory must be unchanged before its mtime is trusted
 TMP_MAX_AGE = 36 * 3600  # the Maildir rule for abandoned deliveries
 _DIR_MODE = 0o700  # mail is private
 _FILE_MODE = 0o600
@@ -63,16 +62,6 @@ _NEW_NAME_TRIES = 100
 _clock = time.time  # tests move it forward to age tmp/ files
 _seq_lock = threading.Lock()
 _seq = itertools.count()
-
-
-def _settle_time(mtimes: list[int]) -> float:
-    """How old an mtime must be before a change in its clock tick is ruled out.
-
-    Sub-second digits mean a fine-grained file system (ticks of a few ms);
-    whole seconds may mean one-second timestamps, which need the long wait.
-    """
-    fine = all(t % 1_000_000_000 for t in mtimes)
-    return STAMP_SETTLE_FINE if fine else STAMP_SETTLE
 
 
 def _ignore(_text: str) -> None:
@@ -118,6 +107,7 @@ class MaildirFolder:
         self._warn = warn
         self._fmd5 = folder_md5(name)
         self._entries: dict[MsgId, _Entry] = {}
+        self.names_fingerprint: Fingerprint | None = None  # of the last listing's directory read
 
     def state(self) -> FolderState:
         """A Maildir has no UIDVALIDITY; counting would cost a listing."""
@@ -219,20 +209,31 @@ class MaildirFolder:
     # -- listing ---------------------------------------------------------------
 
     def _scan(self, warn: bool) -> None:
-        """Rebuild the cache from ``cur/`` and ``new/`` without reading or stat-ing files."""
+        """Rebuild the cache from ``cur/`` and ``new/`` without reading or stat-ing files.
+
+        A name already in the cache is not parsed again: a second listing of a
+        folder (to settle its stamp after a sync) costs little more than the
+        directory reads.
+        """
         report = self._warn if warn else _ignore
+        known = {(e.subdir, e.filename): e for e in self._entries.values()}
         found: dict[MsgId, _Entry] = {}
+        names = NameSum()
         for subdir in ("cur", "new"):
             directory = os.path.join(self.path, subdir)
             try:
                 with os.scandir(directory) as it:
                     for dirent in it:
-                        entry = self._consider(subdir, dirent, report)
+                        names.add(subdir, dirent.name)
+                        entry = known.get((subdir, dirent.name)) or self._consider(
+                            subdir, dirent, report
+                        )
                         if entry is not None:
                             self._keep_one(found, entry, report)
             except OSError as err:
                 raise FolderError(f"cannot list {directory}: {err.strerror or err}") from err
         self._entries = found
+        self.names_fingerprint = names.value()
 
     def _consider(self, subdir: str, dirent: os.DirEntry[str], report: Warn) -> _Entry | None:
         if dirent.name.startswith("."):
@@ -472,15 +473,19 @@ class MaildirRepository:
         out: dict[str, FolderState] = {}
         now = time.time_ns()
         for name in names:
-            path = os.path.join(self.root, *self._parts(name))
             try:
-                times = [os.stat(os.path.join(path, sub)).st_mtime_ns for sub in ("new", "cur")]
+                stamp = folder_stamp(os.path.join(self.root, *self._parts(name)), now)
             except (OSError, FolderError):
                 continue
-            settled = max(times) < now - int(_settle_time(times) * 1e9)
-            stamp = f"maildir:{times[0]}:{times[1]}" if settled else None
             out[name] = FolderState(uidvalidity=None, stamp=stamp)
         return out
+
+    def names_fingerprint(self, name: str) -> Fingerprint | None:
+        """For :mod:`engine.settle`: are a folder's names still those of its last listing?"""
+        try:
+            return names_fingerprint(os.path.join(self.root, *self._parts(name)))
+        except (OSError, FolderError):
+            return None
 
     def open_folder(self, name: str) -> MaildirFolder:
         path = os.path.join(self.root, *self._parts(name))

@@ -13,9 +13,10 @@ UID is only trusted when the ``,FMD5=`` of the same name matches the folder.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from engine.flags import LETTERS
@@ -25,8 +26,7 @@ WINDOWS_INFOSEP = "!"  # ':' is not allowed in Windows file names
 
 _INFO_VERSION = "2,"
 _INFO_LETTERS = re.compile(r"[A-Za-z]*")
-_UID_FIELD = re.compile(r",U=([0-9]+)(?=,|$)")
-_FMD5_FIELD = re.compile(r",FMD5=([0-9a-fA-F]{32})(?=,|$)")
+_HEX = frozenset("0123456789abcdefABCDEF")
 # Characters that would break the parsing of a name if a host name held them.
 _HOST_ESCAPES = str.maketrans({"/": "-", ":": "-", "!": "-", ",": "-"})
 
@@ -45,12 +45,17 @@ class MaildirName:
     @property
     def flags(self) -> frozenset[str]:
         """The flags blinken syncs (D F P R S T); other letters are not flags to it."""
-        return frozenset(self.letters or "") & frozenset(LETTERS)
+        return _flags_of(self.letters or "")
 
     @property
     def others(self) -> str:
         """Letters blinken does not know (e.g. Dovecot keywords a-z), kept on renames."""
         return "".join(sorted(set(self.letters or "") - set(LETTERS)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _flags_of(letters: str) -> frozenset[str]:
+    return frozenset(letters) & frozenset(LETTERS)
 
 
 def infosep_for(windows_compatible: bool) -> str:
@@ -64,19 +69,25 @@ def parse_name(name: str, infosep: str = INFOSEP) -> MaildirName:
     valid UTF-8 (Python shows them with surrogates) are refused, as are info
     parts of another version than ``2,`` whose meaning is unknown.
     """
-    if not is_utf8(name):
+    if not (name.isascii() or is_utf8(name)):
         raise BadName("the name is not valid UTF-8")
     id, found, info = name.partition(infosep)
     if not id:
         raise BadName("the name has nothing before the info part")
     if not found:
         return MaildirName(id, None)
+    return MaildirName(id, _info_letters(infosep, info))
+
+
+@functools.lru_cache(maxsize=1024)
+def _info_letters(infosep: str, info: str) -> str:
+    """The sorted letters of an info part: a handful of distinct ones in a whole Maildir."""
     if not info.startswith(_INFO_VERSION):
         raise BadName(f"unknown info part {infosep}{info[:10]!r}")
     letters = info[len(_INFO_VERSION) :]
     if not _INFO_LETTERS.fullmatch(letters):
         raise BadName(f"the info part {letters[:20]!r} holds more than letters")
-    return MaildirName(id, _sorted_letters(letters))
+    return _sorted_letters(letters)
 
 
 def format_name(id: str, letters: str | None, infosep: str = INFOSEP) -> str:
@@ -119,15 +130,38 @@ def escape_host(host: str) -> str:
 
 
 def uid_hint(id: str, fmd5: str) -> int | None:
-    """The ``,U=`` number of an id, if the id's ``,FMD5=`` says it was written here."""
-    md5 = _FMD5_FIELD.search(id)
-    if md5 is None or md5.group(1).lower() != fmd5:
+    """The ``,U=`` number of an id, if the id's ``,FMD5=`` says it was written here.
+
+    Each field is the first of its name whose value is well formed and runs to
+    the next ``,`` or the end.  Plain string searches, not regular expressions:
+    this runs for every message of every listing.
+    """
+    md5 = _field(id, ",FMD5=", _is_md5)
+    if md5 is None or md5.lower() != fmd5:
         return None
-    uid = _UID_FIELD.search(id)
-    if uid is None:
-        return None
-    value = int(uid.group(1))
+    uid = _field(id, ",U=", _is_number)
+    value = int(uid) if uid is not None else 0
     return value if value > 0 else None
+
+
+def _field(id: str, key: str, valid: Callable[[str], bool]) -> str | None:
+    at = id.find(key)
+    while at >= 0:
+        start = at + len(key)
+        end = id.find(",", start)
+        value = id[start:] if end < 0 else id[start:end]
+        if valid(value):
+            return value
+        at = id.find(key, at + 1)
+    return None
+
+
+def _is_md5(value: str) -> bool:
+    return len(value) == 32 and _HEX.issuperset(value)
+
+
+def _is_number(value: str) -> bool:
+    return value.isascii() and value.isdigit()
 
 
 def _sorted_letters(letters: str) -> str:

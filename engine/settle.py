@@ -8,11 +8,19 @@ just wrote.  If they agree, the new stamp describes a state the status knows
 completely and is kept; any change after the stamp was read changes the stamp
 again and is seen next time.  If they disagree (someone else changed the
 folder meanwhile), the conservative pre-sync numbers are kept instead.
+
+A Maildir just written to has a stamp too fresh to trust (a change in the same
+clock tick could hide in it).  Its listing is still compared with the status at
+once, and the fingerprint of the names that listing read is kept; a moment
+later, for all such folders together, the stamp is read again and kept if the
+folder's names still have that fingerprint.  No folder is listed twice.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import Any
 
 from engine.errors import SyncError
 from engine.planner import Side, side_flags
@@ -35,6 +43,19 @@ def kept_state(before: FolderState, stamp: str | None, clean: bool) -> SideState
 class NotSettled(Exception):
     """A Maildir written a moment ago: its stamp can be taken a little later."""
 
+    def __init__(self, folder: str, names: Any = None) -> None:
+        super().__init__(folder)
+        self.names = names  # the fingerprint of the names its matching listing read
+
+
+@dataclass(frozen=True)
+class Unsettled:
+    """A folder whose stamp ``settle_later`` should try to keep."""
+
+    folder_id: int
+    name: str
+    names: Any = None  # see NotSettled.names; None: list the folder again
+
 
 def settled_state(
     side: Side,
@@ -51,8 +72,6 @@ def settled_state(
     after = _fresh_state(repo, folder)
     if after is None:
         return None
-    if after.stamp is None:
-        raise NotSettled(folder.name)
     known = side_flags(status.pairs(folder_id), side)
     listing = None
     if before.highestmodseq is not None:
@@ -61,6 +80,8 @@ def settled_state(
         listing = folder.list_messages()
     if {m.id: m.flags for m in listing} != known:
         return None
+    if after.stamp is None:
+        raise NotSettled(folder.name, getattr(folder, "names_fingerprint", None))
     return SideState(after.uidnext, after.highestmodseq, after.messages, after.stamp)
 
 
@@ -72,30 +93,45 @@ def _fresh_state(repo: Repository, folder: Folder) -> FolderState | None:
     return repo.folder_states([folder.name]).get(folder.name)
 
 
-def settle_later(repo: Repository, status: StatusDB, folders: list[tuple[int, str]]) -> int:
+def settle_later(repo: Repository, status: StatusDB, folders: list[Unsettled]) -> int:
     """The local stamps of folders that were too freshly written when their sync ended.
 
-    One short wait for all of them (instead of one per folder), then the same check
-    as :func:`settled_state`; returns how many stamps were kept.
+    One short wait for all of them (instead of one per folder), then for each the
+    stamp, read *before* the names are compared, so that any later change moves
+    it; returns how many stamps were kept.
     """
     if not folders:
         return 0
     time.sleep(FRESH_RETRY)
     kept = 0
-    for folder_id, name in folders:
+    for f in folders:
         try:
-            state = _settle_one(repo, status, folder_id, name)
+            stamp = (
+                _stamp_if_unchanged(repo, f) if f.names is not None else _listed(repo, status, f)
+            )
         except (NotSettled, SyncError):
-            state = None  # still busy, or gone: the next sync simply looks again
-        if state is not None:
-            status.set_local_stamp(folder_id, state.stamp)
+            stamp = None  # still busy, or gone: the next sync simply looks again
+        if stamp is not None:
+            status.set_local_stamp(f.folder_id, stamp)
             kept += 1
     return kept
 
 
-def _settle_one(repo: Repository, status: StatusDB, folder_id: int, name: str) -> SideState | None:
-    folder = repo.open_folder(name)
+def _stamp_if_unchanged(repo: Repository, folder: Unsettled) -> str | None:
+    state = repo.folder_states([folder.name]).get(folder.name)
+    fingerprint = getattr(repo, "names_fingerprint", None)
+    if state is None or state.stamp is None or fingerprint is None:
+        return None
+    return state.stamp if fingerprint(folder.name) == folder.names else None
+
+
+def _listed(repo: Repository, status: StatusDB, unsettled: Unsettled) -> str | None:
+    """A store without name fingerprints: open and list the folder again."""
+    folder = repo.open_folder(unsettled.name)
     try:
-        return settled_state(Side.LOCAL, repo, folder, status, folder_id, FolderState(None))
+        state = settled_state(
+            Side.LOCAL, repo, folder, status, unsettled.folder_id, FolderState(None)
+        )
     finally:
         folder.close()
+    return state.stamp if state is not None else None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import maildir
+from engine import maildir_stamps
 from engine.account_sync import AccountResult, sync_account
 from engine.events import discard
 from engine.settings import AccountSettings
@@ -36,7 +36,7 @@ def commands(lines: list[str]) -> list[str]:
 @pytest.fixture
 def settled(monkeypatch: pytest.MonkeyPatch) -> None:
     """Trust Maildir stamps at once (the tests make no change in the same clock tick)."""
-    monkeypatch.setattr(maildir, "STAMP_SETTLE", 0.0)
+    monkeypatch.setattr(maildir_stamps, "STAMP_SETTLE", 0.0)
 
 
 def test_noop_sync_selects_no_folder(tmp_path: Path, dovecot: DovecotUser, settled: None) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.maildir_names import (
@@ -179,3 +181,26 @@ def test_unique_id_shape() -> None:
 def test_is_utf8() -> None:
     assert is_utf8("Entwürfe ✓")
     assert not is_utf8("caf\udce9")
+
+
+def _uid_hint_by_regex(id: str, fmd5: str) -> int | None:
+    """The definition the fast ``uid_hint`` must agree with."""
+    md5 = re.search(r",FMD5=([0-9a-fA-F]{32})(?=,|$)", id)
+    if md5 is None or md5.group(1).lower() != fmd5:
+        return None
+    uid = re.search(r",U=([0-9]+)(?=,|$)", id)
+    value = int(uid.group(1)) if uid is not None else 0
+    return value if value > 0 else None
+
+
+_MD5 = folder_md5("INBOX")
+_pieces = st.sampled_from(
+    [",U=", ",U=7", ",U=0", ",U=12a", ",U=٣", ",FMD5=", f",FMD5={_MD5}", f",FMD5={_MD5.upper()}",
+     f",FMD5={_MD5[:31]}", f",FMD5={_MD5}x", ",", "1", "٣", "x", "=", ",S=120"]
+)  # fmt: skip
+
+
+@settings(max_examples=500)
+@given(st.lists(_pieces, max_size=8).map("".join))
+def test_uid_hint_reads_fields_as_their_definition_says(id: str) -> None:
+    assert uid_hint(id, _MD5) == _uid_hint_by_regex(id, _MD5)

@@ -1,0 +1,61 @@
+"""What a Maildir folder looks like from outside: its stamp and its names' fingerprint.
+
+A stamp (the mtimes of ``new/`` and ``cur/``) says whether anything was
+delivered, renamed or deleted since it was read; a fingerprint (the count and
+a hash of all names) says whether a folder's names are still those of one
+earlier directory read.  Both cost a few system calls rather than a parse of
+every file name, which is what lets a sync skip or settle a large folder cheaply.
+"""
+
+from __future__ import annotations
+
+import os
+
+STAMP_SETTLE_FINE = 0.05  # ... on a file system with sub-second timestamps
+STAMP_SETTLE = 2.0  # seconds a directory must be unchanged before its mtime is trusted
+_MASK = (1 << 64) - 1
+
+Fingerprint = tuple[int, int]  # how many names, and the sum of their hashes
+
+
+def _settle_time(mtimes: list[int]) -> float:
+    """How old an mtime must be before a change in its clock tick is ruled out.
+
+    Sub-second digits mean a fine-grained file system (ticks of a few ms);
+    whole seconds may mean one-second timestamps, which need the long wait.
+    """
+    fine = all(t % 1_000_000_000 for t in mtimes)
+    return STAMP_SETTLE_FINE if fine else STAMP_SETTLE
+
+
+def folder_stamp(path: str, now_ns: int) -> str | None:
+    """The stamp of a Maildir, or None while it is too fresh to trust (OSError if gone)."""
+    times = [os.stat(os.path.join(path, sub)).st_mtime_ns for sub in ("new", "cur")]
+    settled = max(times) < now_ns - int(_settle_time(times) * 1e9)
+    return f"maildir:{times[0]}:{times[1]}" if settled else None
+
+
+class NameSum:
+    """A fingerprint built name by name, during a directory read that happens anyway."""
+
+    __slots__ = ("count", "total")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total = 0
+
+    def add(self, subdir: str, name: str) -> None:
+        self.count += 1
+        self.total += hash((subdir, name))
+
+    def value(self) -> Fingerprint:
+        return self.count, self.total & _MASK
+
+
+def names_fingerprint(path: str) -> Fingerprint:
+    """Every name in ``cur/`` and ``new/``, dot files and all (OSError if unreadable)."""
+    names = NameSum()
+    for subdir in ("cur", "new"):
+        for name in os.listdir(os.path.join(path, subdir)):
+            names.add(subdir, name)
+    return names.value()

@@ -1,0 +1,129 @@
+"""Settling a just-written Maildir: its stamp is kept later without listing it again."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.events import SyncCounts, discard
+from engine.folder_sync import Worker, sync_folder
+from engine.folders import FolderPair
+from engine.maildir import MaildirRepository
+from engine.memory import MemoryRepository
+from engine.planner import Policy, Side
+from engine.report import Reporter
+from engine.repository import Folder, Message
+from engine.settings import SyncOptions
+from engine.settle import settle_later
+from engine.status import StatusDB, in_memory_status
+
+PAIR = FolderPair("INBOX", "INBOX")
+
+
+class World:
+    def __init__(self, root: Path) -> None:
+        self.local = MaildirRepository("local", str(root), fsync=False)
+        self.remote = MemoryRepository("remote")
+        for repo in (self.local, self.remote):
+            repo.create_folder("INBOX")
+        self.status: StatusDB = in_memory_status()
+        self.worker: Worker | None = None
+
+    def sync_folder(self) -> SyncCounts:
+        """One folder's sync; what it left to settle stays in ``self.worker``."""
+        self.worker = Worker(
+            self.local,
+            self.remote,
+            self.status,
+            Reporter(discard, "test"),
+            SyncOptions(fsync=False),
+            Policy(),
+            threading.Event(),
+            {
+                Side.LOCAL: self.local.folder_states(["INBOX"]),
+                Side.REMOTE: self.remote.folder_states(["INBOX"]),
+            },
+        )
+        return sync_folder(self.worker, PAIR)
+
+    def settle(self) -> int:
+        assert self.worker is not None
+        return settle_later(self.local, self.status, self.worker.settle_later)
+
+    def local_stamp(self) -> str | None:
+        (record,) = self.status.folders()
+        return record.local_stamp
+
+    def cur(self) -> Path:
+        return Path(self.local.root) / "INBOX" / "cur"
+
+
+def fill(world: World, count: int) -> None:
+    box = world.remote.open_folder("INBOX")
+    for n in range(count):
+        box.append(Message(f"Subject: {n}\r\n\r\nbody {n}\r\n".encode(), frozenset("S")))
+
+
+def no_reopening(world: World, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    opened: list[str] = []
+
+    def spy(name: str) -> Folder:
+        opened.append(name)
+        raise AssertionError("settle_later listed the folder again")
+
+    monkeypatch.setattr(world.local, "open_folder", spy)
+    return opened
+
+
+def test_a_written_folder_is_settled_from_its_names_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = World(tmp_path)
+    fill(world, 5)
+    assert world.sync_folder().copied_to_local == 5
+    (pending,) = world.worker.settle_later if world.worker else []
+    assert pending.names is not None and world.local_stamp() is None
+    with monkeypatch.context() as m:
+        no_reopening(world, m)
+        assert world.settle() == 1
+    assert world.local_stamp() is not None
+
+
+def test_a_change_before_settling_keeps_the_stamp_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mail reader renames a file (a flag change) between the sync and the settling."""
+    world = World(tmp_path)
+    fill(world, 5)
+    world.sync_folder()
+    name = sorted(os.listdir(world.cur()))[0]
+    os.rename(world.cur() / name, world.cur() / (name + "F"))
+    with monkeypatch.context() as m:
+        no_reopening(world, m)
+        assert world.settle() == 0
+    assert world.local_stamp() is None
+    time.sleep(0.06)  # the rename's stamp settles
+    counts = world.sync_folder()
+    assert counts.flags_remote == 1, counts
+
+
+def test_the_same_names_again_are_the_same_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Renamed there and back: the names match, and the newer stamp is the one kept."""
+    world = World(tmp_path)
+    fill(world, 3)
+    world.sync_folder()
+    name = sorted(os.listdir(world.cur()))[0]
+    os.rename(world.cur() / name, world.cur() / (name + "F"))
+    os.rename(world.cur() / (name + "F"), world.cur() / name)
+    with monkeypatch.context() as m:
+        no_reopening(world, m)
+        assert world.settle() == 1
+    stamp = world.local_stamp()
+    assert stamp == world.local.folder_states(["INBOX"])["INBOX"].stamp
+    assert world.sync_folder() == SyncCounts()
