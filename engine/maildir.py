@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from engine.content import to_lf
 from engine.errors import AccountError, FolderError, MessageError
@@ -83,13 +83,13 @@ def _is_maildir(path: str) -> bool:
     return all(os.path.isdir(os.path.join(path, sub)) for sub in SUBDIRS)
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
+class _Entry(NamedTuple):
     """Where a message's file was last seen."""
 
     subdir: str
     filename: str
     name: MaildirName
+    uid: int | None  # the id's UID hint, worked out once
 
 
 class MaildirFolder:
@@ -116,7 +116,7 @@ class MaildirFolder:
     def list_messages(self) -> list[MessageInfo]:
         self._scan(warn=True)
         return [
-            MessageInfo(id, e.name.flags, None, uid_hint(id, self._fmd5))
+            MessageInfo(id, e.name.flags, None, e.uid)
             for id, e in sorted(self._entries.items(), key=lambda item: item[0])
         ]
 
@@ -250,7 +250,7 @@ class MaildirFolder:
         except BadName as err:
             report(f"{where} skipped: {err}")
             return None
-        return _Entry(subdir, dirent.name, name)
+        return _Entry(subdir, dirent.name, name, uid_hint(name.id, self._fmd5))
 
     def _keep_one(self, found: dict[MsgId, _Entry], entry: _Entry, report: Warn) -> None:
         """Two files with one id: keep the same one every time (cur/ first, then by name)."""
@@ -339,7 +339,8 @@ class MaildirFolder:
             filename = format_name(id, letters, self._infosep)
             target = os.path.join(self.path, subdir, filename)
             if _place(tmp, target):
-                return _Entry(subdir, filename, parse_name(filename, self._infosep))
+                name = parse_name(filename, self._infosep)
+                return _Entry(subdir, filename, name, uid_hint(name.id, self._fmd5))
             id = self._new_id(uid)
         raise MessageError(f"no unique file name found in {self.path}/{subdir}")
 
@@ -349,7 +350,7 @@ class MaildirFolder:
         if letters == (entry.name.letters or ""):
             return True
         filename = format_name(entry.name.id, letters, self._infosep)
-        moved = _Entry("cur", filename, MaildirName(entry.name.id, letters))
+        moved = _Entry("cur", filename, MaildirName(entry.name.id, letters), entry.uid)
         source, target = self._file(entry), self._file(moved)
         if os.path.lexists(target):
             return False  # a second file with this id; a rescan decides which one counts

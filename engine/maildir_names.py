@@ -17,7 +17,7 @@ import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from engine.flags import LETTERS
 
@@ -35,8 +35,7 @@ class BadName(ValueError):
     """A file name that is not a Maildir message name blinken can handle."""
 
 
-@dataclass(frozen=True, slots=True)
-class MaildirName:
+class MaildirName(NamedTuple):
     """A parsed file name; ``letters`` is None when the name has no info part."""
 
     id: str

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from engine.errors import AccountError
 from engine.repository import Flags, MsgId
@@ -77,8 +78,7 @@ LOCAL = "local"
 REMOTE = "remote"
 
 
-@dataclass(frozen=True, slots=True)
-class Pair:
+class Pair(NamedTuple):
     """A message known on both sides; a None side was deliberately not copied.
 
     Each side's flags are kept separately: they are equal after a sync unless a
