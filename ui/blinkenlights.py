@@ -28,19 +28,16 @@ from typing import Any, TextIO
 
 import urwid
 
-from engine.events import Level
 from ui.base import Commands, EventSource
 from ui.blinken_model import MAX_LOG_LINES, DashboardModel
+from ui.blinken_report import print_report
 from ui.blinken_view import Dashboard
-from ui.lines import Line, render_tty
 from ui.palette import build_palette, colour_depth
-from ui.ttyui import wants_colour
 
 FPS = 10.0  # frames (and so redraws, keys aside) a second at most
 TICK_SECONDS = 0.5  # blink phase, countdown display, and a fallback check for the end of the run
 END_CHECK_SECONDS = 0.01  # after RunFinished, how soon to look for the run's end flag
 MAX_EVENTS_PER_FRAME = 20_000  # keeps keys responsive under a flood; the rest waits a frame
-PROBLEMS_SHOWN_AFTER_EXIT = 20
 
 Clock = Callable[[], float]
 
@@ -229,7 +226,7 @@ class Blinkenlights:
                 self.driver.stop()
                 while model.passwords:
                     model.passwords.popleft().reply.answer(None)
-                self._report(model)
+                print_report(model, self._stream, self._env)
 
     def _make_loop(self, view: Dashboard, aio: asyncio.AbstractEventLoop) -> FrameLoop:
         return FrameLoop(
@@ -248,15 +245,3 @@ class Blinkenlights:
         if hasattr(screen, "set_terminal_properties"):
             screen.set_terminal_properties(colors=depth)
         return screen
-
-    def _report(self, model: DashboardModel) -> None:
-        """Leave the run's problems and outcome on the terminal once the dashboard is gone."""
-        problems = [e for e in model.log if e.level >= Level.WARNING and e is not model.final]
-        problems = problems[-PROBLEMS_SHOWN_AFTER_EXIT:]
-        if model.final is not None:
-            problems.append(model.final)
-        colour = wants_colour(self._stream, self._env)
-        for entry in problems:
-            line = Line(entry.level, entry.text, entry.ts)
-            self._stream.write(render_tty(line, colour=colour) + "\n")
-        self._stream.flush()

@@ -52,9 +52,9 @@ def create_frontend(
     """
     canonical = normalize_ui_name(name)
     if canonical == "blinkenlights":
-        from ui.blinkenlights import Blinkenlights
+        from ui.deferred import DeferredDashboard
 
-        return Blinkenlights(stream=stream, debug=debug, **opts)
+        return DeferredDashboard(stream=stream, debug=debug, **opts)
     if canonical == "ttyui":
         from ui.ttyui import TTYUI
 

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from ui.basic import Basic, Quiet
-from ui.blinkenlights import Blinkenlights
+from ui.deferred import DeferredDashboard
 from ui.machine import MachineUI
 from ui.select import UI_NAMES, create_frontend, default_ui_name, normalize_ui_name
 from ui.ttyui import TTYUI
@@ -54,7 +54,7 @@ def test_default_depends_on_the_terminal() -> None:
 def test_create_frontend_builds_each_kind_on_the_right_stream() -> None:
     out, err = io.StringIO(), io.StringIO()
     kinds = {
-        "blinkenlights": Blinkenlights,
+        "blinkenlights": DeferredDashboard,
         "TTYUI": TTYUI,
         "Noninteractive.Basic": Basic,
         "quiet": Quiet,
