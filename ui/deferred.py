@@ -21,7 +21,7 @@ from ui.base import Commands, EventSource, Frontend
 from ui.blinken_model import DashboardModel
 from ui.blinken_report import print_report
 
-GRACE = 0.25  # seconds a run may take before the dashboard appears
+GRACE = 0.1  # seconds a run may take before the dashboard appears
 _POLL = 0.05
 _END_POLL = 0.002
 _END_WAIT = 0.5  # RunFinished is queued just before the run says it has finished
