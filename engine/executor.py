@@ -25,6 +25,8 @@ from engine.status import Pair, StatusDB
 
 _FLAG_BATCH = 500
 _DELETE_BATCH = 500
+_APPEND_COUNT = 50  # messages per MULTIAPPEND: one round trip each, and an abort waits for one
+_APPEND_BYTES = 4 << 20
 
 
 @dataclass
@@ -242,12 +244,11 @@ class Executor:
         pending = self._add_pending(fetched, to, mark)
         stored: list[tuple[int, Pair]] = []
         try:
-            for f, pending_id in zip(fetched, pending, strict=True):
+            for chunk in _upload_chunks(list(zip(fetched, pending, strict=True))):
                 if self.cancel.is_set():
-                    stored.append((pending_id, _NONE))  # never attempted
+                    stored += [(pending_id, _NONE) for _, pending_id in chunk]  # never attempted
                     continue
-                pair = self._copy_one(f, dst, to)
-                stored.append((pending_id, pair if pair is not None else _NONE))
+                self._copy_chunk(chunk, dst, to, stored)
         finally:
             self._flush(to)  # nothing is recorded before it is durable
             self._record_copies(stored)
@@ -274,14 +275,44 @@ class Executor:
                 for f in fetched
             ]
 
+    def _copy_chunk(
+        self,
+        chunk: Sequence[tuple[FetchedMessage, int]],
+        dst: Folder,
+        to: Side,
+        stored: list[tuple[int, Pair]],
+    ) -> None:
+        """All at once where the store can (MULTIAPPEND: one round trip), else one by one;
+        each result goes to ``stored`` as soon as it is known, whatever is raised next.
+
+        A refused multiple append stored nothing, so going one by one after it
+        finds the message at fault without storing any other twice.
+        """
+        ids: list[MsgId | None] | None = None
+        if len(chunk) > 1:
+            try:
+                ids = dst.append_many([_to_store(f, to) for f, _ in chunk])
+            except MessageError as e:
+                self.report.debug(f"a multiple append was refused ({e}); one by one")
+        if ids is not None:
+            stored += [
+                (pid, self._copied(f, id, to)) for (f, pid), id in zip(chunk, ids, strict=True)
+            ]
+            return
+        for f, pid in chunk:  # an abort finishes the message in flight, not the chunk
+            pair = None if self.cancel.is_set() else self._copy_one(f, dst, to)
+            stored.append((pid, pair or _NONE))
+
     def _copy_one(self, f: FetchedMessage, dst: Folder, to: Side) -> Pair | None:
-        m = f.message
-        uid = int(f.id) if to is Side.LOCAL and f.id.isdigit() else None
         try:
-            new_id = dst.append(Message(m.data, m.flags, m.internaldate, uid))
+            new_id = dst.append(_to_store(f, to))
         except MessageError as e:
             self._skip(f"copying {f.id} to the {to.value} side", e)
             return None
+        return self._copied(f, new_id, to)
+
+    def _copied(self, f: FetchedMessage, new_id: MsgId | None, to: Side) -> Pair:
+        m = f.message
         self.tally.bytes += len(m.data)
         self.tally.messages_done += 1
         if to is Side.LOCAL:
@@ -313,6 +344,30 @@ class Executor:
 # known id (a server without UIDPLUS: keep the pending row for reconciliation).
 _NONE = Pair(None, None, frozenset(), frozenset())
 _UNKNOWN = Pair(None, None, frozenset("?"), frozenset())
+
+
+def _to_store(f: FetchedMessage, to: Side) -> Message:
+    """The message as the destination stores it: a Maildir copy keeps its UID as a hint."""
+    m = f.message
+    uid = int(f.id) if to is Side.LOCAL and f.id.isdigit() else None
+    return Message(m.data, m.flags, m.internaldate, uid)
+
+
+def _upload_chunks(
+    items: list[tuple[FetchedMessage, int]],
+) -> Iterator[list[tuple[FetchedMessage, int]]]:
+    """At most ``_APPEND_COUNT`` messages or ``_APPEND_BYTES`` per multiple append."""
+    chunk: list[tuple[FetchedMessage, int]] = []
+    size = 0
+    for item in items:
+        length = len(item[0].message.data)
+        if chunk and (len(chunk) >= _APPEND_COUNT or size + length > _APPEND_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(item)
+        size += length
+    if chunk:
+        yield chunk
 
 
 def _id(action: Reflag, side: Side) -> MsgId | None:

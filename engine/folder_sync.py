@@ -369,6 +369,9 @@ class _EmptyFolder:
     def append(self, message: object) -> MsgId | None:
         raise FolderError(f"folder {self.name!r} does not exist (dry run)")
 
+    def append_many(self, messages: Sequence[object]) -> list[MsgId | None] | None:
+        raise FolderError(f"folder {self.name!r} does not exist (dry run)")
+
     def set_flags(self, id: MsgId, add: frozenset[str], remove: frozenset[str]) -> None:
         raise FolderError(f"folder {self.name!r} does not exist (dry run)")
 

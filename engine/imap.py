@@ -23,13 +23,12 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from imapclient.imapclient import _literal
 from imapclient.response_parser import parse_fetch_response
 
 from engine import imap_parse, imap_state, imap_utf7
-from engine.content import to_crlf
 from engine.errors import FolderError, MessageError, SyncError, UidValidityError
 from engine.flags import from_imap, to_imap
+from engine.imap_append import append_args, judged, send_append
 from engine.imap_connect import Client, connect, describe
 from engine.imap_trace import Trace
 from engine.repository import (
@@ -358,20 +357,39 @@ class ImapFolder:
     def append(self, message: Message) -> MsgId | None:
         """APPEND with flags and INTERNALDATE; the UID from APPENDUID, else None."""
         self._writable("append")
-        args = [
-            imap_parse.quoted(self.wire),
-            f"({' '.join(to_imap(message.flags))})".encode("ascii"),
-        ]
-        if message.internaldate is not None:
-            args.append(f'"{imap_parse.internaldate(message.internaldate)}"'.encode("ascii"))
-        args.append(_literal(to_crlf(message.data)))
-        response = self._run("append", _append, args)
+        args = [imap_parse.quoted(self.wire), *append_args(message)]
+        response = judged(self._run("append", send_append, args), self._where)
         self._changed = True
         try:
             uid = imap_parse.appenduid(response, self._uidvalidity())
         except ValueError as exc:
             raise UidValidityError(f"{self._repo.name}: {self.name!r}: {exc}") from exc
         return str(uid) if uid is not None else None
+
+    def append_many(self, messages: Sequence[Message]) -> list[MsgId | None] | None:
+        """One MULTIAPPEND (RFC 3502) for all: one round trip, and all or nothing.
+
+        None where the server has no MULTIAPPEND (the caller appends one by one).
+        """
+        if len(messages) < 2 or not self._repo.has_capability("MULTIAPPEND"):
+            return None
+        self._writable("append")
+        args = [imap_parse.quoted(self.wire)]
+        for message in messages:
+            args += append_args(message)
+        response = judged(self._run("append", send_append, args), self._where)
+        self._changed = True
+        try:
+            uids = imap_parse.appenduids(response, self._uidvalidity())
+        except ValueError as exc:
+            raise UidValidityError(f"{self._repo.name}: {self.name!r}: {exc}") from exc
+        if uids is None or len(uids) != len(messages):
+            return [None] * len(messages)  # stored, ids unknown: found again by content
+        return [str(uid) for uid in uids]
+
+    @property
+    def _where(self) -> str:
+        return f"{self._repo.name}: {self.name!r}"
 
     def _uidvalidity(self) -> int | None:
         return self._state.uidvalidity if self._state is not None else None
@@ -487,14 +505,6 @@ def _listing(client: Client) -> list[Any] | None:
         raise
     except imaplib.IMAP4.error:
         return None
-
-
-def _append(client: Client, args: list[bytes]) -> bytes:
-    typ, data = client._raw_command(b"APPEND", args, uid=False)
-    if typ != "OK":
-        raise imaplib.IMAP4.error(f"APPEND failed: {describe_data(data)}")
-    response: bytes = data[0] if data and isinstance(data[0], bytes) else b""
-    return response
 
 
 def describe_data(data: Any) -> str:

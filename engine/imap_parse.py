@@ -22,6 +22,7 @@ _USUAL_LINE = re.compile(rb"\d+ \(UID (\d+) FLAGS \(([^()\"{}]*)\) RFC822\.SIZE 
 _FETCH_LINE = re.compile(rb"(\d+) \((.*)\)\Z", re.DOTALL)
 _ITEM = re.compile(rb' *([A-Za-z0-9.]+) (\([^()"{}]*\)|[^ ()"{}]+)')
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]", re.IGNORECASE)
+_APPENDUID_SET = re.compile(rb"\[APPENDUID (\d+) ([0-9:,]+)\]", re.IGNORECASE)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 Listed = tuple[int, frozenset[str], int | None]  # uid, flag letters, RFC822.SIZE
@@ -158,6 +159,27 @@ def appenduid(response: bytes | None, expected_validity: int | None) -> int | No
             f"APPENDUID reports UIDVALIDITY {validity}, the folder had {expected_validity}"
         )
     return uid
+
+
+def appenduids(response: bytes | None, expected_validity: int | None) -> list[int] | None:
+    """The UIDs of a MULTIAPPEND, in the order of the messages (RFC 4315's uid-set).
+
+    None without APPENDUID; the UIDVALIDITY is checked as for :func:`appenduid`.
+    """
+    match = _APPENDUID_SET.search(response or b"")
+    if match is None:
+        return None
+    validity = int(match.group(1))
+    if expected_validity is not None and validity != expected_validity:
+        raise ValueError(
+            f"APPENDUID reports UIDVALIDITY {validity}, the folder had {expected_validity}"
+        )
+    uids: list[int] = []
+    for part in match.group(2).decode("ascii").split(","):
+        first, _, last = part.partition(":")
+        low, high = sorted((int(first), int(last or first)))
+        uids.extend(range(low, high + 1))
+    return uids
 
 
 def internaldate(epoch: float) -> str:

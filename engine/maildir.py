@@ -15,10 +15,8 @@ are reported through ``on_warning`` and left alone, never deleted.
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -33,6 +31,7 @@ from engine.maildir_names import (
     MaildirName,
     folder_md5,
     format_name,
+    hostname,
     infosep_for,
     is_utf8,
     letters_after,
@@ -72,11 +71,6 @@ def _next_seq() -> int:
     """A per-process counter: never repeats, even if the clock steps back."""
     with _seq_lock:
         return next(_seq)
-
-
-@functools.cache
-def _hostname() -> str:
-    return socket.gethostname()
 
 
 def _is_maildir(path: str) -> bool:
@@ -137,6 +131,9 @@ class MaildirFolder:
 
     def changes_since(self, modseq: int, known: dict[MsgId, Flags]) -> list[MessageInfo] | None:
         return None  # names are the listing; the folder stamp says when to read them
+
+    def append_many(self, messages: Sequence[Message]) -> list[MsgId | None] | None:
+        return None  # one by one: each delivery is its own atomic rename
 
     def ids_since(self, since: float, ids: Sequence[MsgId]) -> set[MsgId]:
         """By modification time: we set it to the INTERNALDATE of what we write."""
@@ -291,7 +288,7 @@ class MaildirFolder:
     # -- writing ---------------------------------------------------------------
 
     def _new_id(self, uid: int | None) -> str:
-        return unique_id(int(time.time()), _next_seq(), os.getpid(), _hostname(), uid, self._fmd5)
+        return unique_id(int(time.time()), _next_seq(), os.getpid(), hostname(), uid, self._fmd5)
 
     def _write_tmp(
         self, data: bytes, internaldate: float | None, uid: int | None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import socket
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
@@ -116,6 +117,12 @@ def unique_id(epoch: int, seq: int, pid: int, host: str, uid: int | None, fmd5: 
     """The unique part of a new name, in OfflineIMAP's shape."""
     uid_field = f",U={uid}" if uid is not None else ""
     return f"{epoch}_{seq}.{pid}.{escape_host(host)}{uid_field},FMD5={fmd5}"
+
+
+@functools.cache
+def hostname() -> str:
+    """This machine's name, for the unique part of new names (looked up once)."""
+    return socket.gethostname()
 
 
 def escape_host(host: str) -> str:

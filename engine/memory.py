@@ -83,6 +83,10 @@ class MemoryFolder:
     def append(self, message: Message) -> MsgId | None:
         return str(self._box.add(message))
 
+    def append_many(self, messages: Sequence[Message]) -> list[MsgId | None] | None:
+        """Atomic like a MULTIAPPEND, so that tests on memory stores take that path too."""
+        return [self.append(m) for m in messages] if len(messages) > 1 else None
+
     def set_flags(self, id: MsgId, add: Flags, remove: Flags) -> None:
         message = self._box.messages.get(int(id))
         if message is None:

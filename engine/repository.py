@@ -102,6 +102,12 @@ class Folder(Protocol):
         """Store a new message durably; its id, or None if the store cannot tell."""
         ...
 
+    def append_many(self, messages: Sequence[Message]) -> list[MsgId | None] | None:
+        """All of ``messages`` in one atomic step, their ids in order; None when the
+        store has no such step (the caller then appends one by one).  A MessageError
+        means none was stored."""
+        ...
+
     def set_flags(self, id: MsgId, add: Flags, remove: Flags) -> None:
         """Add and remove flags of one message; a missing message raises MessageError."""
         ...

@@ -95,6 +95,7 @@ def install() -> None:
     for cls in (maildir.MaildirFolder, imap.ImapFolder):
         for method in ("append", "set_flags", "delete"):
             _around(cls, method)
+    _around(imap.ImapFolder, "append_many")  # MULTIAPPEND: a whole chunk at once
     # Folder creation: each level of an IMAP name is one CREATE.
     _around(maildir.MaildirRepository, "create_folder", named_by_arg=True)
     _around(imap.ImapRepository, "_create", named_by_arg=True)

@@ -197,8 +197,8 @@ def test_kill_during_a_sync_of_changes_on_both_servers(changes: Scenario) -> Non
     labels = calibrate(changes)
     # Copies, flag changes and deletions on both servers, named the way each server does.
     for wanted in (
-        "ImapFolder.append 'Notizen/Ölwechsel'",  # to the remote server
-        "ImapFolder.append 'Archiv.2025'",  # to the local one
+        "ImapFolder.append_many 'Notizen/Ölwechsel'",  # to the remote server (MULTIAPPEND)
+        "ImapFolder.append_many 'Archiv.2025'",  # to the local one
         "ImapFolder.delete 'Lists/python'",
         "ImapFolder.delete 'Archiv.2024'",
         "UID STORE",
@@ -218,9 +218,9 @@ def test_kill_during_the_first_sync_both_ways(
 
 def test_kill_again_while_recognising_copies_on_both_servers(changes: Scenario) -> None:
     labels = calibrate(changes)
-    # Inside a batch of copies to each server: the second message is stored, unrecorded.
+    # After a MULTIAPPEND to each server: the chunk is stored, none of it recorded.
     firsts = [
-        [n for n, label in enumerate(labels, 1) if label == f"after ImapFolder.append {name!r}"][1]
+        labels.index(f"after ImapFolder.append_many {name!r}") + 1
         for name in ("Notizen/Ölwechsel", "Archiv.2025")
     ]
     calibrations = run_all(changes, [(n, 0) for n in firsts])

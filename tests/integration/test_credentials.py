@@ -508,7 +508,8 @@ class Pane:
         return done.stdout
 
     def keys(self, *keys: str) -> None:
-        subprocess.run([*self.base, "send-keys", "-t", "t", *keys], check=True)
+        # "--": a key (a random password) may start with "-", which is not an option
+        subprocess.run([*self.base, "send-keys", "-t", "t", "--", *keys], check=True)
 
     def wait_for(self, text: str, timeout: float = 40.0) -> str:
         deadline = time.monotonic() + timeout

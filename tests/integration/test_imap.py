@@ -94,6 +94,34 @@ def test_appenduid_names_the_stored_message(dovecot: DovecotUser) -> None:
     assert state.highestmodseq is not None
 
 
+def test_multiappend_stores_a_batch_in_one_command_in_order(dovecot: DovecotUser) -> None:
+    lines: list[str] = []
+    box = _box(ImapRepository(dovecot.settings(), trace=lines.append))
+    messages = [_msg(n, "F" if n == 1 else "", pad=n * 1000) for n in range(4)]
+    ids = box.append_many(messages)
+    appends = [line for line in lines if line.startswith("C: ") and " APPEND " in line]
+    assert len(appends) == 1, appends
+    assert ids is not None and all(id is not None for id in ids)
+    fetched = {f.id: f.message for f in box.fetch([id for id in ids if id])}
+    for id, sent in zip(ids, messages, strict=True):
+        assert id is not None and to_lf(fetched[id].data) == to_lf(sent.data)
+        assert fetched[id].flags == sent.flags and fetched[id].internaldate == sent.internaldate
+
+
+def test_a_refused_message_spoils_the_whole_multiappend_and_only_its_own_append(
+    dovecot: DovecotUser,
+) -> None:
+    """Dovecot refuses an empty message: a MessageError, and nothing of the batch stored."""
+    box = _box(dovecot.repository())
+    empty = Message(b"", frozenset())
+    with pytest.raises(MessageError, match="zero byte"):
+        box.append_many([_msg(1), empty, _msg(2)])
+    assert box.list_messages() == []
+    with pytest.raises(MessageError):
+        box.append(empty)  # one message: skipped, the folder goes on
+    assert box.append(_msg(3)) is not None
+
+
 def test_flags_round_trip_with_another_client(dovecot: DovecotUser) -> None:
     box = _box(dovecot.repository())
     id = box.append(_msg(1, "S"))

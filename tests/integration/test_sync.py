@@ -15,6 +15,7 @@ from engine.account_sync import AccountResult, sync_account
 from engine.content import to_lf
 from engine.events import Event, PlannedAction
 from engine.maildir import MaildirRepository
+from engine.repository import Message
 from engine.settings import AccountSettings, MaildirSettings, SyncOptions
 from tests.fixtures.dovecot import DovecotUser
 
@@ -277,3 +278,38 @@ def test_flags_changed_on_both_sides_merge_with_a_warning(
     assert (result.counts.flags_local, result.counts.flags_remote) == (1, 1)
     _, flags = next(iter(server_bodies(client, "INBOX").values()))
     assert flags == {b"\\Flagged", b"\\Seen"}
+
+
+def test_uploads_go_in_multiple_appends_and_a_bad_message_is_skipped_alone(
+    tmp_path: Path, dovecot: DovecotUser
+) -> None:
+    """60 new local messages: two MULTIAPPENDs (50 + 10).  An empty file among them
+    makes its MULTIAPPEND fail; that chunk goes one by one and only the empty one
+    is skipped, the folder and the account carry on."""
+    settings = account(tmp_path, dovecot)
+    assert run(settings)[0].ok  # creates the Maildir
+    box = MaildirRepository("local", str(tmp_path / "Mail"), sep=".").open_folder("INBOX")
+    for n in range(60):
+        box.append(Message(message("INBOX", n), frozenset("S" if n % 2 else "")))
+    box.flush()
+    lines: list[str] = []
+    result = sync_account(settings, lambda e: None, trace=lines.append)
+    sent = [line.split(" ", 2)[2] for line in lines if line.startswith("C: ")]
+    appends = [s for s in sent if s.startswith("APPEND ")]
+    assert result.ok and result.counts.copied_to_remote == 60, result
+    assert len(appends) == 2, appends
+    client = dovecot.client()
+    assert len(server_bodies(client, "INBOX")) == 60
+
+    cur = tmp_path / "Mail" / "INBOX" / "cur"
+    (cur / "1700000000.empty.host:2,S").write_bytes(b"")
+    for n in range(60, 64):
+        box.append(Message(message("INBOX", n), frozenset()))
+    box.flush()
+    lines.clear()
+    result = sync_account(settings, lambda e: None, trace=lines.append)
+    sent = [line.split(" ", 2)[2] for line in lines if line.startswith("C: ")]
+    appends = [s for s in sent if s.startswith("APPEND ")]
+    assert result.counts.copied_to_remote == 4 and result.counts.skipped == 1, result
+    assert result.folders_failed == 0 and len(appends) == 1 + 5, "\n".join(lines)
+    assert len(server_bodies(client, "INBOX")) == 64

@@ -32,7 +32,7 @@ class Pane:
         return done.stdout
 
     def keys(self, *keys: str) -> None:
-        subprocess.run([*self.base, "send-keys", "-t", self.session, *keys], check=True)
+        subprocess.run([*self.base, "send-keys", "-t", self.session, "--", *keys], check=True)
 
     def wait_for(self, test: Callable[[str], bool], timeout: float = 40.0) -> str:
         deadline = time.monotonic() + timeout

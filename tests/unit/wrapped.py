@@ -35,6 +35,10 @@ class Wrapped:
     def append(self, message: Message) -> MsgId | None:
         return self.inner.append(message)
 
+    def append_many(self, messages: Sequence[Message]) -> list[MsgId | None] | None:
+        """None: one by one, through ``append``, so that a subclass's faults apply."""
+        return None
+
     def set_flags(self, id: MsgId, add: Flags, remove: Flags) -> None:
         self.inner.set_flags(id, add, remove)
 
