@@ -48,7 +48,7 @@ _MAILDIR = ("localfolders", "sep", "maildir-windows-compatible")
 _IMAP = (
     "remotehost", "remotehosteval", "remoteport", "remoteporteval", "remoteuser",
     "remoteusereval", "remotepass", "remotepassfile", "remotepasseval", *TLS_OPTIONS,
-    "maxconnections", "idlefolders", "preauthtunnel", *AUTH_OPTIONS,
+    "maxconnections", "idlefolders", "preauthtunnel", "usecompression", *AUTH_OPTIONS,
     "sep",  # OfflineIMAP ignores it for IMAP too: the server says what it is
 )  # fmt: skip
 
@@ -70,7 +70,7 @@ _IMAP_UNSUPPORTED: dict[str, bool | None] = {
     "oauth2_client_secret_eval": None, "oauth2_refresh_token": None,
     "oauth2_refresh_token_eval": None, "oauth2_request_url": None,
     "reference": None, "decodefoldernames": False, "utf8foldernames": False,
-    "usecompression": None, "singlethreadperfolder": False, "holdconnectionopen": False,
+    "singlethreadperfolder": False, "holdconnectionopen": False,
     "keepalive": None, "expunge": True, "subscribedonly": False, "newmail_hook": None,
     "retrycount": None, "copy_ignore_eval": None, "trashfolder": None, "spamfolder": None,
     "realdelete": None,
@@ -306,6 +306,7 @@ def _imap(reader: SectionReader, name: str, ctx: Context, gmail: bool) -> ImapSe
         tunnel_preauth=preauth,
         oauth2_token=_secret(reader, ctx, _TOKEN_OPTIONS, "OAuth2 access token"),
         auth_mechanisms=read_mechanisms(reader, ctx.warn),
+        compress=reader.boolean("usecompression", False),
         keyring_store=reader.convert("keyring_store", parse_keyring_store, "ask"),
         rules=build_rules(reader, ctx.python),
     )

@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 import imapclient
 from imapclient import imap4, tls
 
-from engine import imap_auth, imap_tls
+from engine import imap_auth, imap_compress, imap_tls
 from engine.errors import AccountError, ConnectionFailed
 from engine.imap_trace import ProtocolTracer, Trace
 from engine.settings import ImapSettings
@@ -132,6 +132,7 @@ class Client(imapclient.IMAPClient):  # type: ignore[misc]
     """
 
     enabled: frozenset[str] = frozenset()  # what ENABLE turned on after login
+    compressed: Any = None  # the inflating reader once COMPRESS=DEFLATE is on
 
     def __init__(
         self,
@@ -231,6 +232,8 @@ def connect(settings: ImapSettings, trace: Trace | None = None) -> Client:
         if client._imap.state != "AUTH":  # AUTH already: the server said PREAUTH
             _login(client, settings)
         client.enabled = _enable(client)
+        if settings.compress and client.has_capability("COMPRESS=DEFLATE"):
+            client.compressed = imap_compress.start(client._imap)
     except AccountError:
         client.quiet_logout()
         raise

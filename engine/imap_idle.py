@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from engine.errors import AuthenticationError, SyncError
@@ -81,7 +82,9 @@ class IdleWatcher:
 
     def _session(self) -> None:
         """One connection: select, then IDLE rounds until stop or a drop."""
-        repo = ImapRepository(self.settings, self.trace)
+        # Uncompressed: waiting in IDLE polls the socket, which cannot see what
+        # an inflater already holds; and an idle line has nothing to compress.
+        repo = ImapRepository(replace(self.settings, compress=False), self.trace)
         try:
             self.report.state(ThreadState.CONNECTING)
             repo.open_folder(self.folder)

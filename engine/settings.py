@@ -73,6 +73,7 @@ class ImapSettings:
     tunnel_preauth: bool = True  # False: transporttunnel, log in through the tunnel
     oauth2_token: PasswordSource | None = None  # bearer token for XOAUTH2/OAUTHBEARER
     auth_mechanisms: tuple[str, ...] = ()  # allowed, in order; () = engine.imap_auth's default
+    compress: bool = False  # usecompression: COMPRESS=DEFLATE where the server offers it
     keyring_store: str = "ask"  # ask|yes|no: keep a typed-in password (blinken.credentials)
     rules: FolderRules = field(default_factory=FolderRules)
 

@@ -313,3 +313,22 @@ def test_uploads_go_in_multiple_appends_and_a_bad_message_is_skipped_alone(
     assert result.counts.copied_to_remote == 4 and result.counts.skipped == 1, result
     assert result.folders_failed == 0 and len(appends) == 1 + 5, "\n".join(lines)
     assert len(server_bodies(client, "INBOX")) == 64
+
+
+def test_a_compressed_sync_converges_like_any_other(tmp_path: Path, dovecot: DovecotUser) -> None:
+    """usecompression = yes: the whole sync, both ways, over COMPRESS=DEFLATE."""
+    expected = populate(dovecot.client(), 20)
+    settings = account(tmp_path, dovecot)
+    settings = replace(settings, remote=replace(settings.remote, compress=True))
+    lines: list[str] = []
+    first = sync_account(settings, lambda e: None, trace=lines.append)
+    assert first.ok and first.counts.copied_to_local == 20 * len(FOLDERS), first
+    assert sum(line.endswith(" COMPRESS DEFLATE") for line in lines) == 2  # both workers
+    for folder in FOLDERS:
+        assert set(local_bodies(tmp_path / "Mail", folder)) == {to_lf(b) for b in expected[folder]}
+    box = MaildirRepository("local", str(tmp_path / "Mail"), sep=".").open_folder("Sent")
+    box.append(Message(message("Sent", 99), frozenset("S")))
+    box.flush()
+    second = sync_account(settings, lambda e: None)
+    assert second.ok and second.counts.copied_to_remote == 1, second
+    assert message("Sent", 99) in {b for b, _ in server_bodies(dovecot.client(), "Sent").values()}

@@ -75,6 +75,7 @@ remotepasseval = get_password("imap.example.org")
 sslcacertfile = OS-DEFAULT
 cert_fingerprint = AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01
 maxconnections = 3
+usecompression = yes
 folderfilter = lambda folder: folder in [
     'INBOX', 'INBOX.Sent', 'INBOX.Archive']
 nametrans = lambda folder: re.sub(r'^INBOX\\.', '', folder) if folder != 'INBOX' else folder
@@ -171,7 +172,7 @@ def test_realistic_remote_repository(realistic: str, env: dict[str, str]) -> Non
     assert "s3cret" not in repr(remote)
     assert (remote.ssl, remote.starttls, remote.verify, remote.cafile) == (True, True, True, None)
     assert remote.cert_fingerprints == ("abcdef0123456789abcdef0123456789abcdef01",)
-    assert remote.maxconnections == 3
+    assert remote.maxconnections == 3 and remote.compress
     assert remote.timeout == 30.0
     rules = remote.rules
     kept = [
@@ -190,7 +191,7 @@ def test_defaults_of_a_minimal_config(env: dict[str, str], tmp_path: Path) -> No
     assert isinstance(remote, ImapSettings)
     assert (remote.port, remote.ssl, remote.starttls, remote.password) == (None, True, True, None)
     assert (remote.readonly, remote.createfolders, remote.sync_deletes) == (False, True, True)
-    assert remote.tunnel is None and remote.maxconnections == 1
+    assert remote.tunnel is None and remote.maxconnections == 1 and not remote.compress
     assert account.settings.local.sep == "."
     assert account.autorefresh is None and account.maxage is None
     assert account.mass_delete_guard == 50
