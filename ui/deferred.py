@@ -1,12 +1,16 @@
 """The dashboard, shown only once a run has lasted long enough to be watched.
 
 A run that is over in a fraction of a second (a no-op ``blinken -o``) would
-flash a full screen on and off, and loading urwid would cost it more than the
-sync itself.  So the dashboard waits ``GRACE`` seconds, holding the events it
-is sent: if the run ends meanwhile, it prints what the dashboard prints on its
-way out (the problems and the closing line) and never loads urwid; otherwise,
-or at once when something needs an answer (a password), it starts with every
-held event replayed.
+flash a full screen on and off.  So the dashboard waits ``GRACE`` seconds,
+holding the events it is sent: if the run ends meanwhile, it prints what the
+dashboard prints on its way out (the problems and the closing line) and the
+screen is never touched; otherwise, or at once when something needs an answer
+(a password), it starts with every held event replayed.
+
+urwid is loaded at once all the same, while the sync threads mostly wait on
+their connections: loaded a moment later, in the middle of the transfers, it
+competes with them for the interpreter and measurably slows a long sync.
+``preload=False`` (the quick-run test) skips that.
 """
 
 from __future__ import annotations
@@ -47,8 +51,12 @@ class Replay:
         self._live.set_waker(waker)
 
 
+def _preload() -> None:
+    import ui.blinkenlights  # noqa: F401  (urwid: see the module docstring)
+
+
 def _start_dashboard(**options: Any) -> Frontend:
-    from ui.blinkenlights import Blinkenlights  # urwid: only for a run worth watching
+    from ui.blinkenlights import Blinkenlights
 
     return Blinkenlights(**options)
 
@@ -62,13 +70,17 @@ class DeferredDashboard:
         grace: float = GRACE,
         clock: Callable[[], float] = time.monotonic,
         start: Callable[..., Frontend] = _start_dashboard,
+        preload: bool = True,
         **options: Any,
     ) -> None:
         self._stream, self._debug, self._grace, self._clock = stream, debug, grace, clock
         self._start = start
+        self._preload = preload and start is _start_dashboard
         self._options = options
 
     def run(self, events: EventSource, commands: Commands) -> None:
+        if self._preload:
+            _preload()
         held = self._hold(events, commands)
         if commands.finished() and not any(isinstance(e, PasswordRequest) for e in held):
             model = DashboardModel(commands.accounts, debug=self._debug)
