@@ -85,7 +85,7 @@ def sync_folder(w: Worker, pair: FolderPair) -> SyncCounts:
         remote = _open(w.remote, pair.remote, w.options.dry_run and pair.create_remote)
         try:
             folders = {Side.LOCAL: local, Side.REMOTE: remote}
-            counts, clean, before = _sync_open(w, report, record, folders)
+            counts, clean, before = _sync_open(w, report, record, folders, stamps)
             if not w.options.dry_run:
                 _finish(w, record, folders, before, stamps, counts, clean)
         finally:
@@ -134,6 +134,26 @@ def _unchanged(record: FolderRecord, stamps: dict[Side, str | None]) -> bool:
     return None not in was and was == now
 
 
+def _as_recorded(
+    w: Worker, folder: Folder, side: Side, record: FolderRecord, stamp: str | None
+) -> bool:
+    """A Maildir whose stamp has not moved since the last clean sync is what the
+    status says it is: its listing is the status's, and no name needs parsing.
+
+    Its names are read once now, for the files to be found and for engine.settle
+    to compare with later; the stamp is read again after that read, so that a
+    change made since the sync began cannot hide in it.
+    """
+    recorded = record.stamp(side.value)
+    read_names = getattr(folder, "read_names", None)
+    if recorded is None or stamp != recorded or read_names is None:
+        return False
+    read_names()
+    repo = w.local if side is Side.LOCAL else w.remote
+    again = repo.folder_states([folder.name]).get(folder.name)
+    return again is not None and again.stamp == recorded
+
+
 def _listing(
     folder: Folder, side: Side, record: FolderRecord, state: FolderState, pairs: list[Pair]
 ) -> list[MessageInfo]:
@@ -156,7 +176,11 @@ def _listing(
 
 
 def _sync_open(
-    w: Worker, report: Reporter, record: FolderRecord, folders: dict[Side, Folder]
+    w: Worker,
+    report: Reporter,
+    record: FolderRecord,
+    folders: dict[Side, Folder],
+    stamps: dict[Side, str | None],
 ) -> tuple[SyncCounts, bool, dict[Side, FolderState]]:
     """The counts, whether the sync left nothing undone (so its stamps and MODSEQs
     may be kept), and both sides' states from before the listings."""
@@ -167,11 +191,12 @@ def _sync_open(
     listings: dict[Side, list[MessageInfo]] = {}
     for side, folder in folders.items():
         report.state(ThreadState.LOADING_LIST, side)
-        listings[side] = (
-            folder.list_messages()
-            if w.options.full
-            else _listing(folder, side, record, states[side], pairs)
-        )
+        if w.options.full:
+            listings[side] = folder.list_messages()
+        elif _as_recorded(w, folder, side, record, stamps[side]):
+            listings[side] = [MessageInfo(i, f) for i, f in sorted(side_flags(pairs, side).items())]
+        else:
+            listings[side] = _listing(folder, side, record, states[side], pairs)
     if pendings:
         found = reconcile(pendings, folders, listings, w.status, record.id)
         report.info(f"{found} of {len(pendings)} interrupted copies had landed; recorded them")

@@ -20,14 +20,13 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import NamedTuple
 
 from engine.content import to_lf
 from engine.errors import AccountError, FolderError, MessageError
 from engine.flags import to_letters
 from engine.maildir_files import _error, _fsync_dir, _place, _untouched_since
+from engine.maildir_index import Entry, Index
 from engine.maildir_names import (
-    BadName,
     MaildirName,
     folder_md5,
     format_name,
@@ -39,7 +38,7 @@ from engine.maildir_names import (
     uid_hint,
     unique_id,
 )
-from engine.maildir_stamps import Fingerprint, NameSum, folder_stamp, names_fingerprint
+from engine.maildir_stamps import Fingerprint, folder_stamp, names_fingerprint
 from engine.repository import (
     FetchedMessage,
     Flags,
@@ -77,15 +76,6 @@ def _is_maildir(path: str) -> bool:
     return all(os.path.isdir(os.path.join(path, sub)) for sub in SUBDIRS)
 
 
-class _Entry(NamedTuple):
-    """Where a message's file was last seen."""
-
-    subdir: str
-    filename: str
-    name: MaildirName
-    uid: int | None  # the id's UID hint, worked out once
-
-
 class MaildirFolder:
     """One Maildir; a worker's own handle, holding the last listing as a cache."""
 
@@ -100,18 +90,31 @@ class MaildirFolder:
         self._unsynced_dirs: set[str] = set()
         self._warn = warn
         self._fmd5 = folder_md5(name)
-        self._entries: dict[MsgId, _Entry] = {}
-        self.names_fingerprint: Fingerprint | None = None  # of the last listing's directory read
+        self._index = Index(name, path, infosep, self._fmd5, warn)
 
     def state(self) -> FolderState:
         """A Maildir has no UIDVALIDITY; counting would cost a listing."""
         return FolderState(uidvalidity=None)
 
+    @property
+    def names_fingerprint(self) -> Fingerprint | None:
+        """Of the names as the last listing read them, moved along by our own writes."""
+        return self._index.fingerprint()
+
+    def unchanged_by_others(self) -> Fingerprint | None:
+        """For engine.settle: the names now, if only our own writes changed them since
+        the folder was read (a directory read and a comparison, no parsing)."""
+        return self._index.unchanged_by_others()
+
+    def read_names(self) -> None:
+        """Read the names without parsing them (see engine.maildir_index)."""
+        self._index.read_names()
+
     def list_messages(self) -> list[MessageInfo]:
-        self._scan(warn=True)
+        self._index.scan(warn=True)
         return [
             MessageInfo(id, e.name.flags, None, e.uid)
-            for id, e in sorted(self._entries.items(), key=lambda item: item[0])
+            for id, e in sorted(self._index.entries.items(), key=lambda item: item[0])
         ]
 
     def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
@@ -123,7 +126,7 @@ class MaildirFolder:
             else:
                 yield got
         if moved:
-            self._scan(warn=False)
+            self._index.scan(warn=False)
             for id in moved:
                 got = self._read(id)
                 if got is not None:
@@ -139,7 +142,7 @@ class MaildirFolder:
         """By modification time: we set it to the INTERNALDATE of what we write."""
         found = set()
         for id in ids:
-            entry = self._entries.get(id)
+            entry = self._index.get(id)
             if entry is None:
                 continue
             try:
@@ -158,7 +161,7 @@ class MaildirFolder:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         self._unsynced_dirs.add(entry.subdir)
-        self._entries[entry.name.id] = entry
+        self._index.added(entry)
         return entry.name.id
 
     def flush(self) -> None:
@@ -169,13 +172,13 @@ class MaildirFolder:
             self._sync_dirs(dirs)
 
     def set_flags(self, id: MsgId, add: Flags, remove: Flags) -> None:
-        entry = self._entries.get(id) or self._rescan_for(id)
+        entry = self._index.get(id) or self._index.rescan_for(id)
         for _attempt in range(3):
             if entry is None:
                 raise MessageError(f"message {id} is gone from {self.name}")
             if self._rename(entry, add, remove):
                 return
-            entry = self._rescan_for(id)  # a mail reader renamed it meanwhile
+            entry = self._index.rescan_for(id)  # a mail reader renamed it meanwhile
         raise MessageError(
             f"message {id} in {self.name} cannot be renamed: it keeps moving,"
             " or another file already has its new name"
@@ -188,12 +191,12 @@ class MaildirFolder:
         touched: set[str] = set()
         missing: list[MsgId] = []
         for id in ids:
-            if not self._unlink(self._entries.get(id), touched):
+            if not self._unlink(self._index.get(id), touched):
                 missing.append(id)
         if missing:  # gone already, or renamed by someone else: look again once
-            self._scan(warn=False)
+            self._index.scan(warn=False)
             for id in missing:
-                self._unlink(self._entries.get(id), touched)
+                self._unlink(self._index.entries.get(id), touched)
         if self._fsync:
             self._sync_dirs(touched)
 
@@ -201,78 +204,17 @@ class MaildirFolder:
         try:
             self.flush()
         finally:
-            self._entries.clear()
+            self._index.clear()
 
     # -- listing ---------------------------------------------------------------
 
-    def _scan(self, warn: bool) -> None:
-        """Rebuild the cache from ``cur/`` and ``new/`` without reading or stat-ing files.
-
-        A name already in the cache is not parsed again: a second listing of a
-        folder (to settle its stamp after a sync) costs little more than the
-        directory reads.
-        """
-        report = self._warn if warn else _ignore
-        known = {(e.subdir, e.filename): e for e in self._entries.values()}
-        found: dict[MsgId, _Entry] = {}
-        names = NameSum()
-        for subdir in ("cur", "new"):
-            directory = os.path.join(self.path, subdir)
-            try:
-                with os.scandir(directory) as it:
-                    for dirent in it:
-                        names.add(subdir, dirent.name)
-                        entry = known.get((subdir, dirent.name)) or self._consider(
-                            subdir, dirent, report
-                        )
-                        if entry is not None:
-                            self._keep_one(found, entry, report)
-            except OSError as err:
-                raise FolderError(f"cannot list {directory}: {err.strerror or err}") from err
-        self._entries = found
-        self.names_fingerprint = names.value()
-
-    def _consider(self, subdir: str, dirent: os.DirEntry[str], report: Warn) -> _Entry | None:
-        if dirent.name.startswith("."):
-            return None
-        where = f"{self.name}: {subdir}/{dirent.name!r}"
-        if dirent.is_dir():
-            report(f"{where} is a directory, skipped")
-            return None
-        if not dirent.is_file():
-            report(f"{where} is not a regular file, skipped")
-            return None
-        try:
-            name = parse_name(dirent.name, self._infosep)
-        except BadName as err:
-            report(f"{where} skipped: {err}")
-            return None
-        return _Entry(subdir, dirent.name, name, uid_hint(name.id, self._fmd5))
-
-    def _keep_one(self, found: dict[MsgId, _Entry], entry: _Entry, report: Warn) -> None:
-        """Two files with one id: keep the same one every time (cur/ first, then by name)."""
-        other = found.get(entry.name.id)
-        if other is None:
-            found[entry.name.id] = entry
-            return
-        keep, drop = sorted((other, entry), key=lambda e: (e.subdir != "cur", e.filename))
-        found[entry.name.id] = keep
-        report(
-            f"{self.name}: {drop.subdir}/{drop.filename!r} has the same id as "
-            f"{keep.subdir}/{keep.filename!r}, skipped"
-        )
-
-    def _rescan_for(self, id: MsgId) -> _Entry | None:
-        self._scan(warn=False)
-        return self._entries.get(id)
-
-    def _file(self, entry: _Entry) -> str:
+    def _file(self, entry: Entry) -> str:
         return os.path.join(self.path, entry.subdir, entry.filename)
 
     # -- reading ---------------------------------------------------------------
 
     def _read(self, id: MsgId) -> FetchedMessage | None:
-        entry = self._entries.get(id)
+        entry = self._index.get(id)
         if entry is None:
             return None
         try:
@@ -329,7 +271,7 @@ class MaildirFolder:
         if len(self._unsynced_files) >= _MAX_UNSYNCED:
             self._sync_files()
 
-    def _deliver(self, tmp: str, id: str, letters: str | None, uid: int | None) -> _Entry:
+    def _deliver(self, tmp: str, id: str, letters: str | None, uid: int | None) -> Entry:
         """Link the tmp/ file into new/ or cur/ under a name that nobody uses."""
         subdir = "cur" if letters else "new"
         for _try in range(_NEW_NAME_TRIES):
@@ -337,17 +279,17 @@ class MaildirFolder:
             target = os.path.join(self.path, subdir, filename)
             if _place(tmp, target):
                 name = parse_name(filename, self._infosep)
-                return _Entry(subdir, filename, name, uid_hint(name.id, self._fmd5))
+                return Entry(subdir, filename, name, uid_hint(name.id, self._fmd5))
             id = self._new_id(uid)
         raise MessageError(f"no unique file name found in {self.path}/{subdir}")
 
-    def _rename(self, entry: _Entry, add: Flags, remove: Flags) -> bool:
+    def _rename(self, entry: Entry, add: Flags, remove: Flags) -> bool:
         """Rename for new flags; False if the file is not where the cache says."""
         letters = letters_after(entry.name, add, remove)
         if letters == (entry.name.letters or ""):
             return True
         filename = format_name(entry.name.id, letters, self._infosep)
-        moved = _Entry("cur", filename, MaildirName(entry.name.id, letters), entry.uid)
+        moved = Entry("cur", filename, MaildirName(entry.name.id, letters), entry.uid)
         source, target = self._file(entry), self._file(moved)
         if os.path.lexists(target):
             return False  # a second file with this id; a rescan decides which one counts
@@ -357,11 +299,11 @@ class MaildirFolder:
             return False
         except OSError as err:
             raise _error(err, f"cannot rename {source}") from err
-        self._entries[entry.name.id] = moved
+        self._index.moved(entry, moved)
         self._unsynced_dirs |= {entry.subdir, "cur"}
         return True
 
-    def _unlink(self, entry: _Entry | None, touched: set[str]) -> bool:
+    def _unlink(self, entry: Entry | None, touched: set[str]) -> bool:
         """Remove one file; False if it was not there."""
         if entry is None:
             return False
@@ -371,7 +313,7 @@ class MaildirFolder:
             return False
         except OSError as err:
             raise _error(err, f"cannot delete {self._file(entry)}") from err
-        self._entries.pop(entry.name.id, None)
+        self._index.removed(entry)
         touched.add(entry.subdir)
         return True
 

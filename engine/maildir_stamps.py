@@ -48,6 +48,10 @@ class NameSum:
         self.count += 1
         self.total += hash((subdir, name))
 
+    def remove(self, subdir: str, name: str) -> None:
+        self.count -= 1
+        self.total -= hash((subdir, name))
+
     def value(self) -> Fingerprint:
         return self.count, self.total & _MASK
 

@@ -72,17 +72,28 @@ def settled_state(
     after = _fresh_state(repo, folder)
     if after is None:
         return None
-    known = side_flags(status.pairs(folder_id), side)
-    listing = None
-    if before.highestmodseq is not None:
-        listing = folder.changes_since(before.highestmodseq, known)
-    if listing is None:
-        listing = folder.list_messages()
-    if {m.id: m.flags for m in listing} != known:
-        return None
+    names = _untouched_by_others(folder)
+    if names is None:
+        known = side_flags(status.pairs(folder_id), side)
+        listing = None
+        if before.highestmodseq is not None:
+            listing = folder.changes_since(before.highestmodseq, known)
+        if listing is None:
+            listing = folder.list_messages()
+        if {m.id: m.flags for m in listing} != known:
+            return None
+        names = getattr(folder, "names_fingerprint", None)
     if after.stamp is None:
-        raise NotSettled(folder.name, getattr(folder, "names_fingerprint", None))
+        raise NotSettled(folder.name, names)
     return SideState(after.uidnext, after.highestmodseq, after.messages, after.stamp)
+
+
+def _untouched_by_others(folder: Folder) -> Any:
+    """A Maildir's names now, if nothing but this sync's own writes changed them since
+    it read them: then the status, which recorded those writes, describes it (no
+    listing needed).  None: list it and compare."""
+    check = getattr(folder, "unchanged_by_others", None)
+    return check() if check is not None else None
 
 
 def _fresh_state(repo: Repository, folder: Folder) -> FolderState | None:

@@ -12,7 +12,7 @@ import pytest
 from engine.events import SyncCounts, discard
 from engine.folder_sync import Worker, sync_folder
 from engine.folders import FolderPair
-from engine.maildir import MaildirRepository
+from engine.maildir import MaildirFolder, MaildirRepository
 from engine.memory import MemoryRepository
 from engine.planner import Policy, Side
 from engine.report import Reporter
@@ -127,3 +127,66 @@ def test_the_same_names_again_are_the_same_state(
     stamp = world.local_stamp()
     assert stamp == world.local.folder_states(["INBOX"])["INBOX"].stamp
     assert world.sync_folder() == SyncCounts()
+
+
+def settled(world: World, count: int) -> None:
+    """A folder synced, its stamp settled and recorded: the next sync may trust it."""
+    fill(world, count)
+    world.sync_folder()
+    world.settle()
+    assert world.local_stamp() is not None
+    time.sleep(0.06)  # settle the directory's mtimes of this very moment
+    world.sync_folder()
+    world.settle()
+
+
+def test_a_maildir_the_status_describes_is_never_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the server changed: the local names are read, not parsed, and the file
+    to change is found by its id; settling needs no listing either."""
+    world = World(tmp_path)
+    settled(world, 20)
+    world.remote.open_folder("INBOX").set_flags("3", frozenset("F"), frozenset())
+    world.remote.open_folder("INBOX").delete(["5"])
+    listed: list[str] = []
+    monkeypatch.setattr(MaildirFolder, "list_messages", lambda self: listed.append(self.name))
+    counts = world.sync_folder()
+    assert (counts.flags_local, counts.deleted_local) == (1, 1), counts
+    assert listed == []
+    assert sum(name.endswith("FS") for name in os.listdir(world.cur())) == 1
+    assert len(os.listdir(world.cur())) == 19
+    with monkeypatch.context() as m:
+        no_reopening(world, m)
+        world.settle()
+    assert world.local_stamp() is not None and listed == []
+    monkeypatch.undo()
+    time.sleep(0.06)
+    assert world.sync_folder() == SyncCounts()
+
+
+def test_a_local_change_after_the_stamps_were_read_is_still_seen(tmp_path: Path) -> None:
+    """The stamps are read when the account starts; a rename before the folder's turn
+    moves the stamp, so the folder is listed after all."""
+    world = World(tmp_path)
+    settled(world, 5)
+    world.remote.open_folder("INBOX").set_flags("1", frozenset("F"), frozenset())
+    states = {
+        Side.LOCAL: world.local.folder_states(["INBOX"]),
+        Side.REMOTE: world.remote.folder_states(["INBOX"]),
+    }
+    name = sorted(os.listdir(world.cur()))[-1]
+    os.rename(world.cur() / name, world.cur() / (name + "R"))  # after the stamps were read
+    time.sleep(0.06)
+    world.worker = Worker(
+        world.local,
+        world.remote,
+        world.status,
+        Reporter(discard, "test"),
+        SyncOptions(fsync=False),
+        Policy(),
+        threading.Event(),
+        states,
+    )
+    counts = sync_folder(world.worker, PAIR)
+    assert (counts.flags_local, counts.flags_remote) == (1, 1), counts

@@ -1,0 +1,184 @@
+"""Where each message of one Maildir folder lives, by id: the folder handle's cache.
+
+A full scan reads ``cur/`` and ``new/`` and parses every name, once per name
+for the life of the handle.  A folder the status already describes (its stamp
+has not moved since the last clean sync) is not scanned at all: the first time
+a file is wanted, one directory read maps ids to names without parsing them,
+and only the names actually wanted are parsed.
+
+Alongside, the index keeps a fingerprint of the names as its last directory
+read saw them, moved along by the handle's own renames, deliveries and
+deletions.  If a later read of the directory gives the same fingerprint, nobody
+else touched the folder meanwhile: what engine.settle needs to know.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import NamedTuple
+
+from engine.errors import FolderError
+from engine.maildir_names import BadName, MaildirName, parse_name, uid_hint
+from engine.maildir_stamps import Fingerprint, NameSum, names_fingerprint
+from engine.repository import MsgId
+
+Warn = Callable[[str], None]
+
+
+def _ignore(_text: str) -> None:
+    pass
+
+
+class Entry(NamedTuple):
+    """Where a message's file was last seen."""
+
+    subdir: str
+    filename: str
+    name: MaildirName
+    uid: int | None  # the id's UID hint, worked out once
+
+
+class Index:
+    def __init__(self, name: str, path: str, infosep: str, fmd5: str, warn: Warn) -> None:
+        self.name, self.path, self._infosep = name, path, infosep
+        self._fmd5, self._warn = fmd5, warn
+        self.entries: dict[MsgId, Entry] = {}
+        self._names: NameSum | None = None  # None: no directory read yet
+        self._unparsed: dict[str, list[tuple[str, str]]] | None = None  # id -> (subdir, name)
+        self._scanned = False
+
+    # -- finding -----------------------------------------------------------------
+
+    def get(self, id: MsgId) -> Entry | None:
+        """The entry of ``id``, from the cache, else (never scanned) one directory read."""
+        entry = self.entries.get(id)
+        if entry is not None or self._scanned:
+            return entry
+        if self._unparsed is None:
+            self.read_names()
+        found = (self._unparsed or {}).get(id, [])
+        if len(found) != 1:  # gone, or two files with one id: a full scan decides
+            return self.rescan_for(id) if found else None
+        subdir, filename = found[0]
+        try:
+            name = parse_name(filename, self._infosep)
+        except BadName:
+            return None
+        entry = self.entries[id] = Entry(subdir, filename, name, uid_hint(id, self._fmd5))
+        return entry
+
+    def rescan_for(self, id: MsgId) -> Entry | None:
+        self.scan(warn=False)
+        return self.entries.get(id)
+
+    def fingerprint(self) -> Fingerprint | None:
+        """The names as the last directory read saw them, plus our own changes since."""
+        return self._names.value() if self._names is not None else None
+
+    def unchanged_by_others(self) -> Fingerprint | None:
+        """The fingerprint, if a fresh directory read agrees with it (None otherwise)."""
+        tracked = self.fingerprint()
+        try:
+            same = tracked is not None and names_fingerprint(self.path) == tracked
+        except OSError:
+            return None
+        return tracked if same else None
+
+    # -- our own changes ---------------------------------------------------------
+
+    def added(self, entry: Entry) -> None:
+        self.entries[entry.name.id] = entry
+        if self._names is not None:
+            self._names.add(entry.subdir, entry.filename)
+
+    def removed(self, entry: Entry) -> None:
+        self.entries.pop(entry.name.id, None)
+        if self._unparsed is not None:
+            self._unparsed.pop(entry.name.id, None)
+        if self._names is not None:
+            self._names.remove(entry.subdir, entry.filename)
+
+    def moved(self, old: Entry, new: Entry) -> None:
+        self.removed(old)
+        self.added(new)
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self._unparsed = None
+
+    # -- reading the directory ---------------------------------------------------
+
+    def read_names(self) -> None:
+        """One directory read: ids to names (unparsed), and the fingerprint to track."""
+        names = NameSum()
+        unparsed: dict[str, list[tuple[str, str]]] = {}
+        for subdir in ("cur", "new"):
+            for filename in self._listdir(subdir):
+                names.add(subdir, filename)
+                if not filename.startswith("."):
+                    id = filename.partition(self._infosep)[0]
+                    unparsed.setdefault(id, []).append((subdir, filename))
+        self._unparsed, self._names = unparsed, names
+
+    def _listdir(self, subdir: str) -> list[str]:
+        directory = os.path.join(self.path, subdir)
+        try:
+            return os.listdir(directory)
+        except OSError as err:
+            raise FolderError(f"cannot list {directory}: {err.strerror or err}") from err
+
+    def scan(self, warn: bool) -> None:
+        """Rebuild the cache from ``cur/`` and ``new/`` without reading or stat-ing files.
+
+        A name already in the cache is not parsed again: a second listing of a
+        folder costs little more than the directory reads.
+        """
+        report = self._warn if warn else _ignore
+        known = {(e.subdir, e.filename): e for e in self.entries.values()}
+        found: dict[MsgId, Entry] = {}
+        names = NameSum()
+        for subdir in ("cur", "new"):
+            directory = os.path.join(self.path, subdir)
+            try:
+                with os.scandir(directory) as it:
+                    for dirent in it:
+                        names.add(subdir, dirent.name)
+                        entry = known.get((subdir, dirent.name)) or self._consider(
+                            subdir, dirent, report
+                        )
+                        if entry is not None:
+                            self._keep_one(found, entry, report)
+            except OSError as err:
+                raise FolderError(f"cannot list {directory}: {err.strerror or err}") from err
+        self.entries, self._names, self._unparsed, self._scanned = found, names, None, True
+
+    def _consider(self, subdir: str, dirent: os.DirEntry[str], report: Warn) -> Entry | None:
+        if dirent.name.startswith("."):
+            return None
+        where = f"{self.name}: {subdir}/{dirent.name!r}"
+        if dirent.is_dir():
+            report(f"{where} is a directory, skipped")
+            return None
+        if not dirent.is_file():
+            report(f"{where} is not a regular file, skipped")
+            return None
+        try:
+            name = parse_name(dirent.name, self._infosep)
+        except BadName as err:
+            report(f"{where} skipped: {err}")
+            return None
+        return Entry(subdir, dirent.name, name, uid_hint(name.id, self._fmd5))
+
+    def _keep_one(self, found: dict[MsgId, Entry], entry: Entry, report: Warn) -> None:
+        """Two files with one id: keep the same one every time (cur/ first, then by name)."""
+        other = found.get(entry.name.id)
+        if other is None:
+            found[entry.name.id] = entry
+            return
+        keep, drop = sorted((other, entry), key=lambda e: (e.subdir != "cur", e.filename))
+        found[entry.name.id] = keep
+        report(
+            f"{self.name}: {drop.subdir}/{drop.filename!r} has the same id as "
+            f"{keep.subdir}/{keep.filename!r}, skipped"
+        )
