@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import imaplib
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from imapclient.response_parser import parse_fetch_response
 
@@ -43,6 +43,9 @@ from engine.settings import ImapSettings
 
 FETCH_CHUNK = 100  # UIDs per UID FETCH of bodies
 STORE_CHUNK = 1000  # UIDs per UID STORE/EXPUNGE, to keep command lines short
+
+
+T = TypeVar("T")
 
 
 class ImapRepository:
@@ -356,14 +359,8 @@ class ImapFolder:
 
     def append(self, message: Message) -> MsgId | None:
         """APPEND with flags and INTERNALDATE; the UID from APPENDUID, else None."""
-        self._writable("append")
-        args = [imap_parse.quoted(self.wire), *append_args(message)]
-        response = judged(self._run("append", send_append, args), self._where)
-        self._changed = True
-        try:
-            uid = imap_parse.appenduid(response, self._uidvalidity())
-        except ValueError as exc:
-            raise UidValidityError(f"{self._repo.name}: {self.name!r}: {exc}") from exc
+        response = self._append([imap_parse.quoted(self.wire), *append_args(message)])
+        uid = self._same_validity(imap_parse.appenduid, response)
         return str(uid) if uid is not None else None
 
     def append_many(self, messages: Sequence[Message]) -> list[MsgId | None] | None:
@@ -373,19 +370,26 @@ class ImapFolder:
         """
         if len(messages) < 2 or not self._repo.has_capability("MULTIAPPEND"):
             return None
-        self._writable("append")
         args = [imap_parse.quoted(self.wire)]
         for message in messages:
             args += append_args(message)
-        response = judged(self._run("append", send_append, args), self._where)
-        self._changed = True
-        try:
-            uids = imap_parse.appenduids(response, self._uidvalidity())
-        except ValueError as exc:
-            raise UidValidityError(f"{self._repo.name}: {self.name!r}: {exc}") from exc
+        uids = self._same_validity(imap_parse.appenduids, self._append(args))
         if uids is None or len(uids) != len(messages):
             return [None] * len(messages)  # stored, ids unknown: found again by content
         return [str(uid) for uid in uids]
+
+    def _append(self, args: list[bytes]) -> bytes:
+        self._writable("append")
+        response = judged(self._run("append", send_append, args), self._where)
+        self._changed = True
+        return response
+
+    def _same_validity(self, parse: Callable[[bytes, int | None], T], response: bytes) -> T:
+        """APPENDUID's answer, unless it names another UIDVALIDITY than the folder's."""
+        try:
+            return parse(response, self._uidvalidity())
+        except ValueError as exc:
+            raise UidValidityError(f"{self._where}: {exc}") from exc
 
     @property
     def _where(self) -> str:

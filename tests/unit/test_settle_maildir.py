@@ -16,7 +16,7 @@ from engine.maildir import MaildirFolder, MaildirRepository
 from engine.memory import MemoryRepository
 from engine.planner import Policy, Side
 from engine.report import Reporter
-from engine.repository import Folder, Message
+from engine.repository import Folder, FolderState, Message
 from engine.settings import SyncOptions
 from engine.settle import settle_later
 from engine.status import StatusDB, in_memory_status
@@ -33,7 +33,14 @@ class World:
         self.status: StatusDB = in_memory_status()
         self.worker: Worker | None = None
 
-    def sync_folder(self) -> SyncCounts:
+    def states(self) -> dict[Side, dict[str, FolderState]]:
+        """Both sides' stamps, as the account reads them before its folders' turns."""
+        return {
+            Side.LOCAL: self.local.folder_states(["INBOX"]),
+            Side.REMOTE: self.remote.folder_states(["INBOX"]),
+        }
+
+    def sync_folder(self, states: dict[Side, dict[str, FolderState]] | None = None) -> SyncCounts:
         """One folder's sync; what it left to settle stays in ``self.worker``."""
         self.worker = Worker(
             self.local,
@@ -43,10 +50,7 @@ class World:
             SyncOptions(fsync=False),
             Policy(),
             threading.Event(),
-            {
-                Side.LOCAL: self.local.folder_states(["INBOX"]),
-                Side.REMOTE: self.remote.folder_states(["INBOX"]),
-            },
+            states or self.states(),
         )
         return sync_folder(self.worker, PAIR)
 
@@ -66,6 +70,16 @@ def fill(world: World, count: int) -> None:
     box = world.remote.open_folder("INBOX")
     for n in range(count):
         box.append(Message(f"Subject: {n}\r\n\r\nbody {n}\r\n".encode(), frozenset("S")))
+
+
+def synced_then_renamed(root: Path, count: int) -> tuple[World, str]:
+    """A first sync of ``count`` messages, then a mail reader flags the first file."""
+    world = World(root)
+    fill(world, count)
+    world.sync_folder()
+    name = sorted(os.listdir(world.cur()))[0]
+    os.rename(world.cur() / name, world.cur() / (name + "F"))
+    return world, name
 
 
 def no_reopening(world: World, monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -97,11 +111,7 @@ def test_a_change_before_settling_keeps_the_stamp_out(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A mail reader renames a file (a flag change) between the sync and the settling."""
-    world = World(tmp_path)
-    fill(world, 5)
-    world.sync_folder()
-    name = sorted(os.listdir(world.cur()))[0]
-    os.rename(world.cur() / name, world.cur() / (name + "F"))
+    world, _ = synced_then_renamed(tmp_path, 5)
     with monkeypatch.context() as m:
         no_reopening(world, m)
         assert world.settle() == 0
@@ -115,11 +125,7 @@ def test_the_same_names_again_are_the_same_state(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Renamed there and back: the names match, and the newer stamp is the one kept."""
-    world = World(tmp_path)
-    fill(world, 3)
-    world.sync_folder()
-    name = sorted(os.listdir(world.cur()))[0]
-    os.rename(world.cur() / name, world.cur() / (name + "F"))
+    world, name = synced_then_renamed(tmp_path, 3)
     os.rename(world.cur() / (name + "F"), world.cur() / name)
     with monkeypatch.context() as m:
         no_reopening(world, m)
@@ -171,22 +177,9 @@ def test_a_local_change_after_the_stamps_were_read_is_still_seen(tmp_path: Path)
     world = World(tmp_path)
     settled(world, 5)
     world.remote.open_folder("INBOX").set_flags("1", frozenset("F"), frozenset())
-    states = {
-        Side.LOCAL: world.local.folder_states(["INBOX"]),
-        Side.REMOTE: world.remote.folder_states(["INBOX"]),
-    }
+    states = world.states()
     name = sorted(os.listdir(world.cur()))[-1]
     os.rename(world.cur() / name, world.cur() / (name + "R"))  # after the stamps were read
     time.sleep(0.06)
-    world.worker = Worker(
-        world.local,
-        world.remote,
-        world.status,
-        Reporter(discard, "test"),
-        SyncOptions(fsync=False),
-        Policy(),
-        threading.Event(),
-        states,
-    )
-    counts = sync_folder(world.worker, PAIR)
+    counts = world.sync_folder(states)
     assert (counts.flags_local, counts.flags_remote) == (1, 1), counts
