@@ -135,18 +135,29 @@ def _unchanged(record: FolderRecord, stamps: dict[Side, str | None]) -> bool:
 
 
 def _as_recorded(
-    w: Worker, folder: Folder, side: Side, record: FolderRecord, stamp: str | None
+    w: Worker,
+    folder: Folder,
+    side: Side,
+    record: FolderRecord,
+    stamp: str | None,
+    opened: FolderState,
 ) -> bool:
-    """A Maildir whose stamp has not moved since the last clean sync is what the
-    status says it is: its listing is the status's, and no name needs parsing.
+    """A side whose stamp has not moved since the last clean sync is what the status
+    says it is: its listing is the status's, and nothing needs to be read.
 
-    Its names are read once now, for the files to be found and for engine.settle
-    to compare with later; the stamp is read again after that read, so that a
-    change made since the sync began cannot hide in it.
+    A server: the stamp of the SELECT just made (UIDNEXT, MESSAGES and
+    HIGHESTMODSEQ) must be the recorded one; that saves the CHANGEDSINCE round trip.
+    A Maildir: its names are read once now, for the files to be found and for
+    engine.settle to compare with later, and the stamp is read again after that
+    read, so that a change made since the sync began cannot hide in it.
     """
     recorded = record.stamp(side.value)
     read_names = getattr(folder, "read_names", None)
-    if recorded is None or stamp != recorded or read_names is None:
+    if recorded is None:
+        return False
+    if read_names is None:
+        return opened.stamp == recorded
+    if stamp != recorded:
         return False
     read_names()
     repo = w.local if side is Side.LOCAL else w.remote
@@ -193,7 +204,7 @@ def _sync_open(
         report.state(ThreadState.LOADING_LIST, side)
         if w.options.full:
             listings[side] = folder.list_messages()
-        elif _as_recorded(w, folder, side, record, stamps[side]):
+        elif _as_recorded(w, folder, side, record, stamps[side], states[side]):
             listings[side] = [MessageInfo(i, f) for i, f in sorted(side_flags(pairs, side).items())]
         else:
             listings[side] = _listing(folder, side, record, states[side], pairs)

@@ -103,3 +103,26 @@ def test_the_sync_after_a_changing_one_opens_nothing(tmp_path: Path, dovecot: Do
     assert traced(settings)[0].counts.flags_local == 1
     _, lines = traced(settings)
     assert not [c for c in commands(lines) if c.startswith("SELECT")], commands(lines)
+
+
+def test_a_local_change_reads_nothing_from_the_unchanged_server(
+    tmp_path: Path, dovecot: DovecotUser, settled: None
+) -> None:
+    """Only the Maildir changed: the server's folder is SELECTed for the STORE, and its
+    SELECT numbers, the recorded ones, stand for its listing (no CHANGEDSINCE fetch)."""
+    populate(dovecot.client(), 20)
+    settings = account(tmp_path, dovecot)
+    traced(settings)
+    traced(settings)
+    cur = tmp_path / "Mail" / "Archive" / "cur"
+    name = sorted(p.name for p in cur.iterdir() if "F" not in p.name.partition(":2,")[2])[0]
+    (cur / name).rename(cur / (name + "F" if ":2," in name else name + ":2,F"))
+
+    result, lines = traced(settings)
+
+    sent = commands(lines)
+    assert result.ok and result.counts.flags_remote == 1, (result.counts, name, sent)
+    assert {s for s in sent if s.startswith("SELECT")} == {'SELECT "Archive"'}, sent
+    store = next(i for i, s in enumerate(sent) if s.startswith("UID STORE"))
+    # Nothing listed before the change; afterwards engine.settle looks once.
+    assert not [s for s in sent[:store] if s.startswith("UID FETCH")], sent
