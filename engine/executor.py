@@ -10,8 +10,9 @@ Status writes are batched per transaction, never ahead of the data.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
+from typing import TypeVar
 
 from engine import status as st
 from engine.content import crlf_size, fingerprint, fingerprint_and_size
@@ -22,6 +23,8 @@ from engine.report import Reporter
 from engine.repository import FetchedMessage, Flags, Folder, Message, MsgId
 from engine.settings import SyncOptions
 from engine.status import Pair, StatusDB
+
+T = TypeVar("T")
 
 _FLAG_BATCH = 500
 _DELETE_BATCH = 500
@@ -214,25 +217,13 @@ class Executor:
     # -- copies -----------------------------------------------------------------
 
     def _copies(self, copies: Sequence[Copy], to: Side) -> None:
-        for batch in self._batches(copies):
+        o = self.options
+        for batch in _bounded(
+            copies, lambda c: c.size or 0, o.fetch_batch_count, o.fetch_batch_bytes
+        ):
             self._check_cancel()
             self.report.state(ThreadState.COPYING)
             self._copy_batch(batch, to)
-
-    def _batches(self, copies: Sequence[Copy]) -> Iterator[list[Copy]]:
-        batch: list[Copy] = []
-        size = 0
-        for c in copies:
-            if batch and (
-                len(batch) >= self.options.fetch_batch_count
-                or size + (c.size or 0) > self.options.fetch_batch_bytes
-            ):
-                yield batch
-                batch, size = [], 0
-            batch.append(c)
-            size += c.size or 0
-        if batch:
-            yield batch
 
     def _copy_batch(self, batch: Sequence[Copy], to: Side) -> None:
         src, dst = self.folders[to.other], self.folders[to]
@@ -244,7 +235,8 @@ class Executor:
         pending = self._add_pending(fetched, to, mark)
         stored: list[tuple[int, Pair]] = []
         try:
-            for chunk in _upload_chunks(list(zip(fetched, pending, strict=True))):
+            items = list(zip(fetched, pending, strict=True))
+            for chunk in _bounded(items, _data_size, _APPEND_COUNT, _APPEND_BYTES):
                 if self.cancel.is_set():
                     stored += [(pending_id, _NONE) for _, pending_id in chunk]  # never attempted
                     continue
@@ -353,21 +345,24 @@ def _to_store(f: FetchedMessage, to: Side) -> Message:
     return Message(m.data, m.flags, m.internaldate, uid)
 
 
-def _upload_chunks(
-    items: list[tuple[FetchedMessage, int]],
-) -> Iterator[list[tuple[FetchedMessage, int]]]:
-    """At most ``_APPEND_COUNT`` messages or ``_APPEND_BYTES`` per multiple append."""
-    chunk: list[tuple[FetchedMessage, int]] = []
-    size = 0
+def _bounded(
+    items: Sequence[T], size: Callable[[T], int], count: int, limit: int
+) -> Iterator[list[T]]:
+    """``items`` in runs of at most ``count`` and ``limit`` bytes (a larger item alone)."""
+    run: list[T] = []
+    total = 0
     for item in items:
-        length = len(item[0].message.data)
-        if chunk and (len(chunk) >= _APPEND_COUNT or size + length > _APPEND_BYTES):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(item)
-        size += length
-    if chunk:
-        yield chunk
+        if run and (len(run) >= count or total + size(item) > limit):
+            yield run
+            run, total = [], 0
+        run.append(item)
+        total += size(item)
+    if run:
+        yield run
+
+
+def _data_size(item: tuple[FetchedMessage, int]) -> int:
+    return len(item[0].message.data)
 
 
 def _id(action: Reflag, side: Side) -> MsgId | None:

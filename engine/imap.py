@@ -142,9 +142,9 @@ class ImapRepository:
         out = []
         for flags, delimiter, raw in entries:
             if delimiter and self._sep is None:
-                self._sep = _text(delimiter)
-            name = self._decoded(_text(raw))
-            lowered = {_text(f).lower() for f in flags}
+                self._sep = imap_parse.text(delimiter)
+            name = self._decoded(imap_parse.text(raw))
+            lowered = {imap_parse.text(f).lower() for f in flags}
             out.append((name, not lowered & {"\\noselect", "\\nonexistent"}))
         if self._sep is None:
             self._sep = "/"  # a flat server (NIL delimiter): never split names
@@ -467,12 +467,6 @@ class ImapFolder:
         self._closed = True
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
 def _fold_inbox(name: str) -> str:
     """INBOX is case-insensitive in IMAP, every other name is not."""
     return "INBOX" if name.upper() == "INBOX" else name
@@ -488,7 +482,7 @@ def _uid_command(client: Client, command: str, *args: str) -> list[Any]:
     imap.untagged_responses.pop("FETCH", None)
     typ, data = imap.uid(command, *args)
     if typ != "OK":
-        raise imaplib.IMAP4.error(f"UID {command} failed: {describe_data(data)}")
+        raise imaplib.IMAP4.error(f"UID {command} failed: {imap_parse.describe_data(data)}")
     return [item for item in data if item is not None]
 
 
@@ -497,7 +491,7 @@ def _uid_search(client: Client, *criteria: str) -> list[int]:
     imap.untagged_responses.pop("SEARCH", None)
     typ, data = imap.uid("SEARCH", *criteria)
     if typ != "OK":
-        raise imaplib.IMAP4.error(f"UID SEARCH failed: {describe_data(data)}")
+        raise imaplib.IMAP4.error(f"UID SEARCH failed: {imap_parse.describe_data(data)}")
     return [int(n) for line in data if line for n in line.split()]
 
 
@@ -509,11 +503,6 @@ def _listing(client: Client) -> list[Any] | None:
         raise
     except imaplib.IMAP4.error:
         return None
-
-
-def describe_data(data: Any) -> str:
-    parts = [_text(d) for d in (data or []) if isinstance(d, bytes | str)]
-    return " ".join(parts) or "no reason given"
 
 
 def _fetch_uids(data: list[Any]) -> set[int]:

@@ -8,7 +8,6 @@ folder itself cannot take mail (quota, permissions, gone); those stop the folder
 from __future__ import annotations
 
 import imaplib
-from typing import Any
 
 from imapclient.imapclient import _literal
 
@@ -33,7 +32,7 @@ def send_append(client: Client, args: list[bytes]) -> tuple[str, bytes]:
     """The tagged answer's status and text; a NO is for the caller to judge."""
     typ, data = client._raw_command(b"APPEND", args, uid=False)
     if typ not in ("OK", "NO"):
-        raise imaplib.IMAP4.error(f"APPEND failed: {_describe(data)}")
+        raise imaplib.IMAP4.error(f"APPEND failed: {imap_parse.describe_data(data)}")
     response = data[0] if data and isinstance(data[0], bytes) else b""
     return typ, response
 
@@ -47,16 +46,7 @@ def judged(answer: tuple[str, bytes], where: str) -> bytes:
     typ, text = answer
     if typ == "OK":
         return text
-    reason = f"{where}: APPEND refused: {_text(text) or 'no reason given'}"
+    reason = f"{where}: APPEND refused: {imap_parse.text(text) or 'no reason given'}"
     if text.upper().startswith(_FOLDER_WIDE):
         raise FolderError(reason)
     raise MessageError(reason)
-
-
-def _text(value: bytes) -> str:
-    return value.decode("utf-8", "replace")
-
-
-def _describe(data: Any) -> str:
-    parts = [d.decode("utf-8", "replace") if isinstance(d, bytes) else str(d) for d in data or []]
-    return " ".join(parts) or "no reason given"

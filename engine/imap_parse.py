@@ -21,8 +21,7 @@ from engine.flags import from_imap
 _USUAL_LINE = re.compile(rb"\d+ \(UID (\d+) FLAGS \(([^()\"{}]*)\) RFC822\.SIZE (\d+)\)\Z")
 _FETCH_LINE = re.compile(rb"(\d+) \((.*)\)\Z", re.DOTALL)
 _ITEM = re.compile(rb' *([A-Za-z0-9.]+) (\([^()"{}]*\)|[^ ()"{}]+)')
-_APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]", re.IGNORECASE)
-_APPENDUID_SET = re.compile(rb"\[APPENDUID (\d+) ([0-9:,]+)\]", re.IGNORECASE)
+_APPENDUID = re.compile(rb"\[APPENDUID (\d+) ([0-9:,]+)\]", re.IGNORECASE)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 Listed = tuple[int, frozenset[str], int | None]  # uid, flag letters, RFC822.SIZE
@@ -150,15 +149,8 @@ def appenduid(response: bytes | None, expected_validity: int | None) -> int | No
     A different UIDVALIDITY means the folder was recreated behind our back;
     the UID would then name a message in a mailbox we never listed.
     """
-    match = _APPENDUID.search(response or b"")
-    if match is None:
-        return None
-    validity, uid = int(match.group(1)), int(match.group(2))
-    if expected_validity is not None and validity != expected_validity:
-        raise ValueError(
-            f"APPENDUID reports UIDVALIDITY {validity}, the folder had {expected_validity}"
-        )
-    return uid
+    uids = appenduids(response, expected_validity)
+    return uids[0] if uids else None
 
 
 def appenduids(response: bytes | None, expected_validity: int | None) -> list[int] | None:
@@ -166,7 +158,7 @@ def appenduids(response: bytes | None, expected_validity: int | None) -> list[in
 
     None without APPENDUID; the UIDVALIDITY is checked as for :func:`appenduid`.
     """
-    match = _APPENDUID_SET.search(response or b"")
+    match = _APPENDUID.search(response or b"")
     if match is None:
         return None
     validity = int(match.group(1))
@@ -195,3 +187,16 @@ def quoted(text: str) -> bytes:
     """An IMAP quoted string of 7-bit text (a mailbox name in modified UTF-7)."""
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'.encode("ascii")
+
+
+def text(value: Any) -> str:
+    """A server's bytes (or anything else imaplib hands over) as text for a message."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def describe_data(data: Any) -> str:
+    """The text lines of a refusal, for an error message."""
+    parts = [text(d) for d in (data or []) if isinstance(d, bytes | str)]
+    return " ".join(parts) or "no reason given"

@@ -101,9 +101,9 @@ class MaildirFolder:
         """Of the names as the last listing read them, moved along by our own writes."""
         return self._index.fingerprint()
 
-    def unchanged_by_others(self) -> Fingerprint | None:
-        """For engine.settle: the names now, if only our own writes changed them since
-        the folder was read (a directory read and a comparison, no parsing)."""
+    def unchanged_by_others(self) -> bool:
+        """For engine.settle: whether only our own writes changed the names since the
+        folder was read (a directory read and a comparison, no parsing)."""
         return self._index.unchanged_by_others()
 
     def read_names(self) -> None:

@@ -76,14 +76,13 @@ class Index:
         """The names as the last directory read saw them, plus our own changes since."""
         return self._names.value() if self._names is not None else None
 
-    def unchanged_by_others(self) -> Fingerprint | None:
-        """The fingerprint, if a fresh directory read agrees with it (None otherwise)."""
+    def unchanged_by_others(self) -> bool:
+        """Whether a fresh directory read agrees with the tracked fingerprint."""
         tracked = self.fingerprint()
         try:
-            same = tracked is not None and names_fingerprint(self.path) == tracked
+            return tracked is not None and names_fingerprint(self.path) == tracked
         except OSError:
-            return None
-        return tracked if same else None
+            return False
 
     # -- our own changes ---------------------------------------------------------
 

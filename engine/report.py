@@ -56,20 +56,13 @@ class Reporter:
     def thread(self) -> str:
         return threading.current_thread().name
 
-    def leds(self) -> dict[Side, str]:
-        """This thread's LED per side: one name for both unless it holds two connections."""
-        thread = self.thread
-        if self.local_connection is None:
-            return {Side.LOCAL: thread, Side.REMOTE: thread}
-        return {Side.LOCAL: f"{thread}/{self.local_connection}", Side.REMOTE: thread}
-
     def state(self, state: ThreadState, side: Side | None = None) -> None:
         """``side``: the work concerns that side's connection only."""
-        leds = self.leds()
-        if leds[Side.LOCAL] == leds[Side.REMOTE]:
-            self._state(leds[Side.REMOTE], state)
+        thread = self.thread
+        if self.local_connection is None:
+            self._state(thread, state)
             return
-        for s, led in leds.items():
+        for s, led in ((Side.LOCAL, f"{thread}/{self.local_connection}"), (Side.REMOTE, thread)):
             self._state(led, state if side in (None, s) else ThreadState.SYNC_CONTROLLER)
 
     def _state(self, led: str, state: ThreadState) -> None:

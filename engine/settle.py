@@ -72,8 +72,7 @@ def settled_state(
     after = _fresh_state(repo, folder)
     if after is None:
         return None
-    names = _untouched_by_others(folder)
-    if names is None:
+    if not _untouched_by_others(folder):
         known = side_flags(status.pairs(folder_id), side)
         listing = None
         if before.highestmodseq is not None:
@@ -82,18 +81,16 @@ def settled_state(
             listing = folder.list_messages()
         if {m.id: m.flags for m in listing} != known:
             return None
-        names = getattr(folder, "names_fingerprint", None)
-    if after.stamp is None:
-        raise NotSettled(folder.name, names)
+    if after.stamp is None:  # the names as last read, moved along by our own writes
+        raise NotSettled(folder.name, getattr(folder, "names_fingerprint", None))
     return SideState(after.uidnext, after.highestmodseq, after.messages, after.stamp)
 
 
-def _untouched_by_others(folder: Folder) -> Any:
-    """A Maildir's names now, if nothing but this sync's own writes changed them since
-    it read them: then the status, which recorded those writes, describes it (no
-    listing needed).  None: list it and compare."""
+def _untouched_by_others(folder: Folder) -> bool:
+    """A Maildir whose names nothing but this sync's own writes changed since it read
+    them: the status, which recorded those writes, describes it (no listing needed)."""
     check = getattr(folder, "unchanged_by_others", None)
-    return check() if check is not None else None
+    return check is not None and bool(check())
 
 
 def _fresh_state(repo: Repository, folder: Folder) -> FolderState | None:

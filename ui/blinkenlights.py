@@ -117,9 +117,8 @@ class FrameDriver:
         it may come after the loop took the previous byte and booked the next
         frame, which it would otherwise wait for (up to a frame, ~100 ms).
         """
-        finished = self._commands.finished()
         with self._lock:
-            if self._fd is None or (self._pending and not finished):
+            if self._fd is None or (self._pending and not self._commands.finished()):
                 return
             self._pending = True
             with contextlib.suppress(OSError):  # a full pipe already holds a wake-up

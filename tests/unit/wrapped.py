@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-from engine.errors import MessageError
 from engine.repository import (
     FetchedMessage,
     Flags,
@@ -13,6 +12,7 @@ from engine.repository import (
     Message,
     MessageInfo,
     MsgId,
+    set_flags_one_by_one,
 )
 
 
@@ -44,13 +44,7 @@ class Wrapped:
 
     def set_flags_many(self, ids: Sequence[MsgId], add: Flags, remove: Flags) -> set[MsgId]:
         """Through ``set_flags``, so that a subclass's faults apply to batches too."""
-        gone: set[MsgId] = set()
-        for id in ids:
-            try:
-                self.set_flags(id, add, remove)
-            except MessageError:
-                gone.add(id)
-        return gone
+        return set_flags_one_by_one(self, ids, add, remove)
 
     def delete(self, ids: Iterable[MsgId]) -> None:
         self.inner.delete(ids)
