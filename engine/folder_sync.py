@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from engine.errors import Aborted, FolderError, MassDeleteError, UidValidityError
@@ -26,13 +26,15 @@ from engine.planner import (
     Record,
     Reflag,
     Side,
+    as_listing,
     mass_deletion,
-    side_flags,
+    plan_changes,
 )
 from engine.planner import plan as make_plan
 from engine.reconcile import reconcile
 from engine.report import Reporter
 from engine.repository import (
+    Changes,
     FetchedMessage,
     Flags,
     Folder,
@@ -43,7 +45,7 @@ from engine.repository import (
 )
 from engine.settings import SyncOptions
 from engine.settle import NotSettled, Unsettled, kept_state, settled_state
-from engine.status import FolderRecord, Pair, StatusDB
+from engine.status import FolderRecord, StatusDB
 
 
 @dataclass
@@ -165,14 +167,26 @@ def _as_recorded(
     return again is not None and again.stamp == recorded
 
 
-def _listing(
-    folder: Folder, side: Side, record: FolderRecord, state: FolderState, pairs: list[Pair]
-) -> list[MessageInfo]:
-    """A side's listing rebuilt from its changes since the last clean sync, if it can.
+View = list[MessageInfo] | Changes  # a side's full listing, or its changes since the status
+
+
+def _view(
+    w: Worker,
+    folder: Folder,
+    side: Side,
+    record: FolderRecord,
+    stamp: str | None,
+    state: FolderState,
+) -> View:
+    """A side's changes since the last clean sync where it can tell them, else its listing.
 
     Either side: an IMAP store on the local side (IMAP to IMAP) has a MODSEQ
-    as well; a Maildir has none and is always listed.
+    as well; a Maildir whose stamp moved is always listed.
     """
+    if w.options.full:
+        return folder.list_messages()
+    if _as_recorded(w, folder, side, record, stamp, state):
+        return Changes([], set())
     modseq = record.highestmodseq(side.value)
     usable = (
         modseq is not None
@@ -180,10 +194,49 @@ def _listing(
         and record.validity(side.value) == state.uidvalidity
     )
     if usable and modseq is not None:
-        rebuilt = folder.changes_since(modseq, side_flags(pairs, side))
-        if rebuilt is not None:
-            return rebuilt
+        changes = folder.changes_since(modseq, lambda: w.status.ids(record.id, side.value))
+        if changes is not None:
+            return changes
     return folder.list_messages()
+
+
+def _decide(
+    w: Worker,
+    report: Reporter,
+    record: FolderRecord,
+    folders: dict[Side, Folder],
+    views: dict[Side, View],
+) -> tuple[Plan, dict[Side, int]]:
+    """The plan, and each side's message count for the mass-deletion guard.
+
+    When both sides gave their changes, only the pairs those changes name are
+    read from the status; otherwise every pair is, to compare with full listings.
+    Interrupted copies are matched against full listings, so they need every pair too.
+    """
+    local, remote = views[Side.LOCAL], views[Side.REMOTE]
+    pendings = w.status.pending(record.id)
+    if isinstance(local, Changes) and isinstance(remote, Changes) and not pendings:
+        pairs = w.status.pairs_of(record.id, _named(local), _named(remote))
+        counts = w.status.counts(record.id)
+        return plan_changes(local, remote, pairs, w.policy), {
+            Side.LOCAL: counts[0],
+            Side.REMOTE: counts[1],
+        }
+    pairs = w.status.pairs(record.id)
+    listings = {
+        side: view if isinstance(view, list) else as_listing(view, pairs, side)
+        for side, view in views.items()
+    }
+    if pendings:
+        found = reconcile(pendings, folders, listings, w.status, record.id)
+        report.info(f"{found} of {len(pendings)} interrupted copies had landed; recorded them")
+        pairs = w.status.pairs(record.id)
+    plan = make_plan(listings[Side.LOCAL], listings[Side.REMOTE], pairs, w.policy)
+    return plan, {side: len(listing) for side, listing in listings.items()}
+
+
+def _named(changes: Changes) -> list[MsgId]:
+    return [*(m.id for m in changes.changed), *changes.gone]
 
 
 def _sync_open(
@@ -196,24 +249,13 @@ def _sync_open(
     """The counts, whether the sync left nothing undone (so its stamps and MODSEQs
     may be kept), and both sides' states from before the listings."""
     states = {side: folder.state() for side, folder in folders.items()}
-    pairs = w.status.pairs(record.id)
-    pendings = w.status.pending(record.id)
-    _check_validity(w.status, record, states, bool(pairs or pendings))
-    listings: dict[Side, list[MessageInfo]] = {}
+    _check_validity(w.status, record, states, w.status.has_any(record.id))
+    views: dict[Side, View] = {}
     for side, folder in folders.items():
         report.state(ThreadState.LOADING_LIST, side)
-        if w.options.full:
-            listings[side] = folder.list_messages()
-        elif _as_recorded(w, folder, side, record, stamps[side], states[side]):
-            listings[side] = [MessageInfo(i, f) for i, f in sorted(side_flags(pairs, side).items())]
-        else:
-            listings[side] = _listing(folder, side, record, states[side], pairs)
-    if pendings:
-        found = reconcile(pendings, folders, listings, w.status, record.id)
-        report.info(f"{found} of {len(pendings)} interrupted copies had landed; recorded them")
-        pairs = w.status.pairs(record.id)
+        views[side] = _view(w, folder, side, record, stamps[side], states[side])
     report.state(ThreadState.SYNC_CONTROLLER)
-    plan = make_plan(listings[Side.LOCAL], listings[Side.REMOTE], pairs, w.policy)
+    plan, sizes = _decide(w, report, record, folders, views)
     _warn_notes(plan.notes, report)
     left_out = SyncCounts()
     if w.options.maxage_days is not None:
@@ -221,7 +263,7 @@ def _sync_open(
     if w.options.maxsize is not None:
         plan, too_large = _within_maxsize(plan, w.options.maxsize, report)
         left_out = left_out + too_large
-    _guard(plan, listings, w.options, record)
+    _guard(plan, sizes, w.options)
     if w.options.dry_run:
         return _report_plan(plan, report) + left_out, False, states
     executor = Executor(
@@ -319,13 +361,11 @@ def _check_validity(
         status.set_validity(record.id, now[Side.LOCAL], now[Side.REMOTE])
 
 
-def _guard(
-    plan: Plan, listings: dict[Side, list[MessageInfo]], options: SyncOptions, record: FolderRecord
-) -> None:
+def _guard(plan: Plan, sizes: dict[Side, int], options: SyncOptions) -> None:
     why = mass_deletion(
         plan,
-        len(listings[Side.LOCAL]),
-        len(listings[Side.REMOTE]),
+        sizes[Side.LOCAL],
+        sizes[Side.REMOTE],
         options.mass_delete_fraction,
         options.mass_delete_minimum,
     )
@@ -399,7 +439,7 @@ class _EmptyFolder:
     def ids_since(self, since: float, ids: Sequence[MsgId]) -> set[MsgId]:
         return set()
 
-    def changes_since(self, modseq: int, known: dict[MsgId, Flags]) -> list[MessageInfo] | None:
+    def changes_since(self, modseq: int, known: Callable[[], Collection[MsgId]]) -> Changes | None:
         return None
 
     def append(self, message: object) -> MsgId | None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import imaplib
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from imapclient.response_parser import parse_fetch_response
@@ -32,6 +32,7 @@ from engine.imap_append import append_args, judged, send_append
 from engine.imap_connect import Client, connect, describe
 from engine.imap_trace import Trace
 from engine.repository import (
+    Changes,
     FetchedMessage,
     Flags,
     FolderState,
@@ -332,24 +333,20 @@ class ImapFolder:
 
     # -- writing -----------------------------------------------------------
 
-    def changes_since(self, modseq: int, known: dict[MsgId, Flags]) -> list[MessageInfo] | None:
-        """The listing rebuilt from CHANGEDSINCE (and VANISHED): work in proportion to
-        the changes.  Messages not in ``known`` and unchanged since ``modseq`` are not
-        in the result (they were deliberately left alone before: maxage, errors)."""
+    def changes_since(self, modseq: int, known: Callable[[], Collection[MsgId]]) -> Changes | None:
+        """CHANGEDSINCE, with VANISHED where QRESYNC is enabled: one round trip."""
         if self.state().highestmodseq is None or not self._repo.has_capability("CONDSTORE"):
             return None
         qresync = self._repo.enabled_qresync()
-        uids = [int(id) for id in known if _uid(id) is not None]
         exists = self.state().messages or 0
-        delta = self._run(
+
+        def uids() -> list[int]:
+            return [int(id) for id in known() if _uid(id) is not None]
+
+        changes: Changes = self._run(
             "changes", lambda c: imap_state.changes_since(c._imap, modseq, uids, exists, qresync)
         )
-        listing = {id: MessageInfo(id, flags) for id, flags in known.items()}
-        for uid in delta.vanished:
-            listing.pop(str(uid), None)
-        for info in delta.changed:
-            listing[info.id] = info
-        return sorted(listing.values(), key=lambda m: int(m.id))
+        return changes
 
     def ids_since(self, since: float, ids: Sequence[MsgId]) -> set[MsgId]:
         """One ``UID SEARCH SINCE``: day granularity, in the server's time zone."""

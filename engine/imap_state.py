@@ -16,14 +16,13 @@ imapclient can neither pipeline nor pass these modifiers.
 from __future__ import annotations
 
 import imaplib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from imapclient.response_parser import parse_response
 
 from engine import imap_parse, imap_utf7
-from engine.repository import FolderState, MessageInfo
+from engine.repository import Changes, FolderState, MessageInfo
 
 STATUS_ITEMS = "(MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)"
 STATUS_ITEMS_PLAIN = "(MESSAGES UIDNEXT UIDVALIDITY)"
@@ -95,18 +94,18 @@ def pipelined_status(
     return parse_status(_status_lines(imap))
 
 
-@dataclass(frozen=True)
-class Delta:
-    """What changed in a folder since a MODSEQ: changed or new messages, and vanished UIDs."""
-
-    changed: list[MessageInfo]
-    vanished: set[int]
-
-
 def changes_since(
-    imap: imaplib.IMAP4, modseq: int, known: Sequence[int], exists: int, qresync: bool
-) -> Delta:
-    """``UID FETCH 1:* (...) (CHANGEDSINCE modseq [VANISHED])`` on the selected folder."""
+    imap: imaplib.IMAP4,
+    modseq: int,
+    known: Callable[[], Iterable[int]],
+    exists: int,
+    qresync: bool,
+) -> Changes:
+    """``UID FETCH 1:* (...) (CHANGEDSINCE modseq [VANISHED])`` on the selected folder.
+
+    ``known`` (the UIDs the status holds) is asked for only without QRESYNC,
+    where removals have to be found by counting and searching.
+    """
     for kind in ("FETCH", "VANISHED"):
         imap.untagged_responses.pop(kind, None)
     modifier = f"(CHANGEDSINCE {modseq}{' VANISHED' if qresync else ''})"
@@ -118,8 +117,8 @@ def changes_since(
     if qresync:
         vanished = parse_vanished(imap.untagged_responses.pop("VANISHED", []))
     else:
-        vanished = _vanished_by_search(imap, set(known), set(listed), exists)
-    return Delta(changed, vanished & set(known))
+        vanished = _vanished_by_search(imap, set(known()), set(listed), exists)
+    return Changes(changed, {str(uid) for uid in vanished})
 
 
 def parse_vanished(lines: Iterable[Any]) -> set[int]:

@@ -19,7 +19,7 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
 from engine.content import to_lf
 from engine.errors import AccountError, FolderError, MessageError
@@ -40,6 +40,7 @@ from engine.maildir_names import (
 )
 from engine.maildir_stamps import Fingerprint, folder_stamp, names_fingerprint
 from engine.repository import (
+    Changes,
     FetchedMessage,
     Flags,
     FolderState,
@@ -132,7 +133,7 @@ class MaildirFolder:
                 if got is not None:
                     yield got
 
-    def changes_since(self, modseq: int, known: dict[MsgId, Flags]) -> list[MessageInfo] | None:
+    def changes_since(self, modseq: int, known: Callable[[], Collection[MsgId]]) -> Changes | None:
         return None  # names are the listing; the folder stamp says when to read them
 
     def append_many(self, messages: Sequence[Message]) -> list[MsgId | None] | None:

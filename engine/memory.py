@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from engine.content import crlf_size
 from engine.errors import FolderError, MessageError
 from engine.repository import (
+    Changes,
     FetchedMessage,
     Flags,
     FolderState,
@@ -69,7 +70,7 @@ class MemoryFolder:
             if message is not None:
                 yield FetchedMessage(id, message)
 
-    def changes_since(self, modseq: int, known: dict[MsgId, Flags]) -> list[MessageInfo] | None:
+    def changes_since(self, modseq: int, known: Callable[[], Collection[MsgId]]) -> Changes | None:
         return None
 
     def ids_since(self, since: float, ids: Sequence[MsgId]) -> set[MsgId]:

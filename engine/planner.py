@@ -23,7 +23,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from engine.repository import Flags, MessageInfo, MsgId
+from engine.repository import Changes, Flags, MessageInfo, MsgId
 from engine.status import Pair
 
 
@@ -190,6 +190,39 @@ def plan(
     new_local = _link_by_hint(new_local, new_remote, policy, result)
     result.actions.extend(_copies(new_local, new_remote.values(), policy))
     return result
+
+
+def plan_changes(
+    local: Changes, remote: Changes, pairs: Iterable[Pair], policy: Policy = Policy()
+) -> Plan:
+    """The same plan as :func:`plan` when both sides are known only by their changes.
+
+    ``pairs`` must hold every pair that names an id in either side's changes;
+    any other pair has both sides exactly as recorded, for which :func:`plan`
+    does nothing, so leaving it out changes nothing.  This is what makes a
+    sync after a few changes cost a few lookups instead of the whole status.
+    """
+    touched = list(pairs)
+    here = list(_now(local, touched, Side.LOCAL).values())
+    there = list(_now(remote, touched, Side.REMOTE).values())
+    return plan(here, there, touched, policy)
+
+
+def as_listing(changes: Changes, pairs: Iterable[Pair], side: Side) -> list[MessageInfo]:
+    """A side's full listing, from all its recorded pairs and its changes."""
+    listing = list(_now(changes, pairs, side).values())
+    listing.sort(key=lambda m: (len(m.id), m.id))  # numeric order for UIDs
+    return listing
+
+
+def _now(changes: Changes, pairs: Iterable[Pair], side: Side) -> dict[MsgId, MessageInfo]:
+    """``side`` as it is now, for the ids of ``pairs`` and the changed messages."""
+    now = {m.id: m for m in changes.changed}
+    gone = changes.gone
+    for id, flags in side_flags(pairs, side).items():
+        if id not in now and id not in gone:
+            now[id] = MessageInfo(id, flags)
+    return now
 
 
 def _plan_pair(

@@ -17,7 +17,7 @@ Conventions shared by all implementations:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
@@ -34,6 +34,19 @@ class MessageInfo(NamedTuple):
     flags: Flags
     size: int | None = None  # size with CRLF line ends, when the store knows it cheaply
     uid_hint: int | None = None  # Maildir: ``,U=`` of a name written for this folder
+
+
+class Changes(NamedTuple):
+    """A folder told as its difference from the status: what a stateful sync reads.
+
+    ``changed`` holds every message added or reflagged since the status was
+    written (a reflag may also be our own, or none at all: the planner compares);
+    ``gone`` the ids removed since, possibly including ids the status never knew.
+    Anything in neither is exactly as the status records it.
+    """
+
+    changed: list[MessageInfo]
+    gone: set[MsgId]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +95,13 @@ class Folder(Protocol):
         """Bodies and flags of ``ids``, in any order; missing ids are skipped."""
         ...
 
-    def changes_since(self, modseq: int, known: dict[MsgId, Flags]) -> list[MessageInfo] | None:
-        """The full listing rebuilt from what changed since ``modseq`` (CONDSTORE).
+    def changes_since(self, modseq: int, known: Callable[[], Collection[MsgId]]) -> Changes | None:
+        """What changed since ``modseq`` (CONDSTORE/QRESYNC): work in proportion to
+        the changes, not to the folder.
 
-        ``known`` maps the ids the status holds to their last synced flags;
-        messages that did not change keep those.  None: the store cannot do
-        this, so the caller lists everything.
+        ``known`` gives the ids the status holds; it is called only by a store
+        that cannot report removals itself (CONDSTORE without QRESYNC).  None:
+        the store cannot do this, so the caller lists everything.
         """
         ...
 

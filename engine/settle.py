@@ -24,7 +24,7 @@ from typing import Any
 
 from engine.errors import SyncError
 from engine.planner import Side, side_flags
-from engine.repository import Folder, FolderState, Repository
+from engine.repository import Changes, Folder, FolderState, Repository
 from engine.status import SideState, StatusDB
 
 FRESH_RETRY = 0.06  # seconds: a fine-grained Maildir stamp settles after 50 ms
@@ -72,18 +72,38 @@ def settled_state(
     after = _fresh_state(repo, folder)
     if after is None:
         return None
-    if not _untouched_by_others(folder):
-        known = side_flags(status.pairs(folder_id), side)
-        listing = None
-        if before.highestmodseq is not None:
-            listing = folder.changes_since(before.highestmodseq, known)
-        if listing is None:
-            listing = folder.list_messages()
-        if {m.id: m.flags for m in listing} != known:
-            return None
+    if not _untouched_by_others(folder) and not _as_recorded(
+        side, folder, status, folder_id, before
+    ):
+        return None
     if after.stamp is None:  # the names as last read, moved along by our own writes
         raise NotSettled(folder.name, getattr(folder, "names_fingerprint", None))
     return SideState(after.uidnext, after.highestmodseq, after.messages, after.stamp)
+
+
+def _as_recorded(
+    side: Side, folder: Folder, status: StatusDB, folder_id: int, before: FolderState
+) -> bool:
+    """Whether the folder holds just what the status records: told by its changes since
+    the sync began where it can tell them (each must be one we recorded), else by a
+    full listing."""
+    if before.highestmodseq is not None:
+        changes = folder.changes_since(
+            before.highestmodseq, lambda: status.ids(folder_id, side.value)
+        )
+        if changes is not None:
+            return _all_recorded(changes, status, folder_id, side)
+    known = side_flags(status.pairs(folder_id), side)
+    return {m.id: m.flags for m in folder.list_messages()} == known
+
+
+def _all_recorded(changes: Changes, status: StatusDB, folder_id: int, side: Side) -> bool:
+    ids = [*(m.id for m in changes.changed), *changes.gone]
+    local, remote = (ids, []) if side is Side.LOCAL else ([], ids)
+    recorded = side_flags(status.pairs_of(folder_id, local, remote), side)
+    if changes.gone & recorded.keys():
+        return False
+    return all(recorded.get(m.id) == m.flags for m in changes.changed)
 
 
 def _untouched_by_others(folder: Folder) -> bool:

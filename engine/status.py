@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -245,15 +245,51 @@ class StatusDB:
             " WHERE folder_id = ?",
             (folder_id,),
         )
-        sets: dict[str, Flags] = {}  # a folder has few distinct flag sets: share them
-
-        def flags(text: str) -> Flags:
-            found = sets.get(text)
-            if found is None:
-                found = sets[text] = frozenset(text)
-            return found
-
+        flags = _shared_flags()
         return [Pair(loc, rem, flags(lf), flags(rf)) for loc, rem, lf, rf in rows]
+
+    def pairs_of(
+        self, folder_id: int, local_ids: Iterable[MsgId], remote_ids: Iterable[MsgId]
+    ) -> list[Pair]:
+        """The pairs recorded for any of these ids: a lookup per id through the
+        indexes, so that a sync after a few changes reads a few rows."""
+        found: dict[Pair, None] = {}
+        flags = _shared_flags()
+        for column, ids in (("local_id", local_ids), ("remote_id", remote_ids)):
+            for chunk in _chunks(list(ids), _LOOKUP_CHUNK):
+                rows = self._db.execute(
+                    "SELECT local_id, remote_id, local_flags, remote_flags FROM messages"
+                    f" WHERE folder_id = ? AND {column} IN ({','.join('?' * len(chunk))})",
+                    (folder_id, *chunk),
+                )
+                found.update((Pair(lo, re, flags(lf), flags(rf)), None) for lo, re, lf, rf in rows)
+        return list(found)
+
+    def has_any(self, folder_id: int) -> bool:
+        """Whether anything (a pair or an interrupted copy) is recorded for the folder."""
+        row = self._db.execute(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE folder_id = ?)"
+            " OR EXISTS (SELECT 1 FROM pending WHERE folder_id = ?)",
+            (folder_id, folder_id),
+        ).fetchone()
+        return bool(row[0])
+
+    def counts(self, folder_id: int) -> tuple[int, int]:
+        """How many local and how many remote ids are recorded."""
+        row = self._db.execute(
+            "SELECT COUNT(local_id), COUNT(remote_id) FROM messages WHERE folder_id = ?",
+            (folder_id,),
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def ids(self, folder_id: int, side: str) -> list[MsgId]:
+        """Every id recorded on ``side`` (``LOCAL`` or ``REMOTE``), without flags."""
+        column = "local_id" if side == LOCAL else "remote_id"
+        rows = self._db.execute(
+            f"SELECT {column} FROM messages WHERE folder_id = ? AND {column} IS NOT NULL",
+            (folder_id,),
+        )
+        return [id for (id,) in rows]
 
     def pending(self, folder_id: int) -> list[Pending]:
         rows = self._db.execute(
@@ -265,6 +301,27 @@ class StatusDB:
             Pending(id, side, src, fp, size, mark, frozenset(flags))
             for id, side, src, fp, size, mark, flags in rows
         ]
+
+
+_LOOKUP_CHUNK = 500  # ids per query: well below SQLite's limit on parameters
+
+
+def _chunks(items: list[MsgId], size: int) -> Iterator[list[MsgId]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _shared_flags() -> Callable[[str], Flags]:
+    """Flags text to a frozenset, one object per distinct text (a folder has few)."""
+    sets: dict[str, Flags] = {}
+
+    def flags(text: str) -> Flags:
+        found = sets.get(text)
+        if found is None:
+            found = sets[text] = frozenset(text)
+        return found
+
+    return flags
 
 
 _FOLDER_COLS = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from engine import maildir_stamps
 from engine.account_sync import AccountResult, sync_account
 from engine.events import discard
 from engine.settings import AccountSettings
+from engine.status import Pair, StatusDB
 from tests.fixtures.dovecot import DovecotUser
 from tests.integration.test_sync import account, message, populate
 
@@ -126,3 +128,51 @@ def test_a_local_change_reads_nothing_from_the_unchanged_server(
     store = next(i for i, s in enumerate(sent) if s.startswith("UID STORE"))
     # Nothing listed before the change; afterwards engine.settle looks once.
     assert not [s for s in sent[:store] if s.startswith("UID FETCH")], sent
+    _, lines = traced(settings)  # the server's new stamp was kept: its changes were ours
+    assert not [s for s in commands(lines) if s.startswith("SELECT")], commands(lines)
+
+
+def test_server_changes_read_only_the_status_rows_they_name(
+    tmp_path: Path, dovecot: DovecotUser, settled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QRESYNC told what changed, and the Maildir is as recorded: the plan comes from the
+    pairs those changes name, never from the whole status of the folder."""
+    client = dovecot.client()
+    populate(client, 40)
+    settings = account(tmp_path, dovecot)
+    traced(settings)
+    traced(settings)
+    client.select_folder("Archive")
+    uids = sorted(client.search())
+    client.add_flags(uids[3], [b"\\Flagged"])
+    client.delete_messages(uids[9])
+    client.expunge()
+    looked_up: list[int] = []
+    whole = StatusDB.pairs
+    named = StatusDB.pairs_of
+
+    def pairs(self: StatusDB, folder_id: int) -> list[Pair]:
+        looked_up.append(-1)
+        return whole(self, folder_id)
+
+    def pairs_of(
+        self: StatusDB, folder_id: int, local: Iterable[str], remote: Iterable[str]
+    ) -> list[Pair]:
+        local, remote = list(local), list(remote)
+        looked_up.append(len(local) + len(remote))
+        return named(self, folder_id, local, remote)
+
+    monkeypatch.setattr(StatusDB, "pairs", pairs)
+    monkeypatch.setattr(StatusDB, "pairs_of", pairs_of)
+    result, _ = traced(settings)
+
+    assert result.ok and (result.counts.flags_local, result.counts.deleted_local) == (1, 1)
+    assert looked_up == [2], looked_up
+    files = [
+        p.name for sub in ("cur", "new") for p in (tmp_path / "Mail" / "Archive" / sub).iterdir()
+    ]
+    flagged = [
+        d for d in client.fetch(client.search(), ["FLAGS"]).values() if b"\\Flagged" in d[b"FLAGS"]
+    ]
+    assert sum(1 for name in files if "F" in name.partition(":2,")[2]) == len(flagged)
+    assert len(files) == 39
