@@ -142,6 +142,7 @@ class AccountSync:
             self._states = self._folder_states(match.pairs, local, remote)
             self._sync_folders(match.pairs, self._worker(local, remote, status, self.report))
             if not self.options.dry_run:
+                remote.close()  # its LOGOUT need not wait for the Maildir stamps to settle
                 settle_later(local, status, self._settle_later)
         finally:
             local.close()

@@ -206,8 +206,9 @@ def _decide(
     record: FolderRecord,
     folders: dict[Side, Folder],
     views: dict[Side, View],
-) -> tuple[Plan, dict[Side, int]]:
-    """The plan, and each side's message count for the mass-deletion guard.
+) -> tuple[Plan, Callable[[], dict[Side, int]]]:
+    """The plan, and each side's message count for the mass-deletion guard (counted
+    only if the plan deletes enough for the guard to look).
 
     When both sides gave their changes, only the pairs those changes name are
     read from the status; otherwise every pair is, to compare with full listings.
@@ -217,11 +218,12 @@ def _decide(
     pendings = w.status.pending(record.id)
     if isinstance(local, Changes) and isinstance(remote, Changes) and not pendings:
         pairs = w.status.pairs_of(record.id, _named(local), _named(remote))
-        counts = w.status.counts(record.id)
-        return plan_changes(local, remote, pairs, w.policy), {
-            Side.LOCAL: counts[0],
-            Side.REMOTE: counts[1],
-        }
+
+        def recorded() -> dict[Side, int]:
+            counts = w.status.counts(record.id)
+            return {Side.LOCAL: counts[0], Side.REMOTE: counts[1]}
+
+        return plan_changes(local, remote, pairs, w.policy), recorded
     pairs = w.status.pairs(record.id)
     listings = {
         side: view if isinstance(view, list) else as_listing(view, pairs, side)
@@ -232,7 +234,7 @@ def _decide(
         report.info(f"{found} of {len(pendings)} interrupted copies had landed; recorded them")
         pairs = w.status.pairs(record.id)
     plan = make_plan(listings[Side.LOCAL], listings[Side.REMOTE], pairs, w.policy)
-    return plan, {side: len(listing) for side, listing in listings.items()}
+    return plan, lambda: {side: len(listing) for side, listing in listings.items()}
 
 
 def _named(changes: Changes) -> list[MsgId]:
@@ -361,15 +363,19 @@ def _check_validity(
         status.set_validity(record.id, now[Side.LOCAL], now[Side.REMOTE])
 
 
-def _guard(plan: Plan, sizes: dict[Side, int], options: SyncOptions) -> None:
+def _guard(plan: Plan, sizes: Callable[[], dict[Side, int]], options: SyncOptions) -> None:
+    most = max(plan.deletions(Side.LOCAL), plan.deletions(Side.REMOTE))
+    if most < options.mass_delete_minimum or options.force_deletes:
+        return
+    counted = sizes()
     why = mass_deletion(
         plan,
-        sizes[Side.LOCAL],
-        sizes[Side.REMOTE],
+        counted[Side.LOCAL],
+        counted[Side.REMOTE],
         options.mass_delete_fraction,
         options.mass_delete_minimum,
     )
-    if why is not None and not options.force_deletes:
+    if why is not None:
         raise MassDeleteError(
             f"this sync {why}, so nothing was done in this folder; if the deletion is "
             "intended, run again with --force-deletes (or raise mass_delete_guard)"

@@ -19,7 +19,7 @@ folder's names still have that fingerprint.  No folder is listed twice.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import SyncError
@@ -55,6 +55,7 @@ class Unsettled:
     folder_id: int
     name: str
     names: Any = None  # see NotSettled.names; None: list the folder again
+    since: float = field(default_factory=time.monotonic)  # when its sync found it too fresh
 
 
 def settled_state(
@@ -124,13 +125,14 @@ def _fresh_state(repo: Repository, folder: Folder) -> FolderState | None:
 def settle_later(repo: Repository, status: StatusDB, folders: list[Unsettled]) -> int:
     """The local stamps of folders that were too freshly written when their sync ended.
 
-    One short wait for all of them (instead of one per folder), then for each the
+    One short wait for all of them (instead of one per folder, and only as long as
+    the latest of them still needs, counted from the end of its sync), then for each the
     stamp, read *before* the names are compared, so that any later change moves
     it; returns how many stamps were kept.
     """
     if not folders:
         return 0
-    time.sleep(FRESH_RETRY)
+    time.sleep(max(0.0, FRESH_RETRY - (time.monotonic() - max(f.since for f in folders))))
     kept = 0
     for f in folders:
         try:
