@@ -15,7 +15,9 @@ else touched the folder meanwhile: what engine.settle needs to know.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable
+from itertools import repeat
 from typing import NamedTuple
 
 from engine.errors import FolderError
@@ -45,7 +47,8 @@ class Index:
         self._fmd5, self._warn = fmd5, warn
         self.entries: dict[MsgId, Entry] = {}
         self._names: NameSum | None = None  # None: no directory read yet
-        self._unparsed: dict[str, list[tuple[str, str]]] | None = None  # id -> (subdir, name)
+        self._unparsed: dict[str, tuple[str, str]] | None = None  # id -> (subdir, name)
+        self._doubled: set[str] = set()  # ids with more than one file: a full scan decides
         self._scanned = False
 
     # -- finding -----------------------------------------------------------------
@@ -57,10 +60,12 @@ class Index:
             return entry
         if self._unparsed is None:
             self.read_names()
-        found = (self._unparsed or {}).get(id, [])
-        if len(found) != 1:  # gone, or two files with one id: a full scan decides
-            return self.rescan_for(id) if found else None
-        subdir, filename = found[0]
+        found = (self._unparsed or {}).get(id)
+        if found is None:
+            return None
+        if id in self._doubled:
+            return self.rescan_for(id)
+        subdir, filename = found
         try:
             name = parse_name(filename, self._infosep)
         except BadName:
@@ -109,16 +114,23 @@ class Index:
     # -- reading the directory ---------------------------------------------------
 
     def read_names(self) -> None:
-        """One directory read: ids to names (unparsed), and the fingerprint to track."""
+        """One directory read: ids to names (unparsed), and the fingerprint to track.
+
+        Built with comprehensions and ``dict(zip())``: for a large folder this
+        read, not the few names then parsed, is most of a resync's local work.
+        """
         names = NameSum()
-        unparsed: dict[str, list[tuple[str, str]]] = {}
-        for subdir in ("cur", "new"):
-            for filename in self._listdir(subdir):
-                names.add(subdir, filename)
-                if not filename.startswith("."):
-                    id = filename.partition(self._infosep)[0]
-                    unparsed.setdefault(id, []).append((subdir, filename))
+        unparsed: dict[str, tuple[str, str]] = {}
+        ids: list[list[str]] = []
+        sep = self._infosep
+        for subdir in ("new", "cur"):  # cur/ last: of two files with one id, it wins
+            listed = self._listdir(subdir)
+            names.add_all(subdir, listed)
+            wanted = [n for n in listed if not n.startswith(".")]
+            ids.append([n.partition(sep)[0] for n in wanted])
+            unparsed.update(zip(ids[-1], zip(repeat(subdir), wanted), strict=True))
         self._unparsed, self._names = unparsed, names
+        self._doubled = _doubles(ids) if len(unparsed) != sum(map(len, ids)) else set()
 
     def _listdir(self, subdir: str) -> list[str]:
         directory = os.path.join(self.path, subdir)
@@ -181,3 +193,9 @@ class Index:
             f"{self.name}: {drop.subdir}/{drop.filename!r} has the same id as "
             f"{keep.subdir}/{keep.filename!r}, skipped"
         )
+
+
+def _doubles(ids: list[list[str]]) -> set[str]:
+    """Ids that name more than one file (rare: a reader's copy, a botched rename)."""
+    seen = Counter(id for listed in ids for id in listed)
+    return {id for id, count in seen.items() if count > 1}

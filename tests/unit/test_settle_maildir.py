@@ -183,3 +183,39 @@ def test_a_local_change_after_the_stamps_were_read_is_still_seen(tmp_path: Path)
     time.sleep(0.06)
     counts = world.sync_folder(states)
     assert (counts.flags_local, counts.flags_remote) == (1, 1), counts
+
+
+@pytest.mark.parametrize("backwards", [False, True])
+def test_two_files_with_one_id_in_a_folder_the_status_describes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backwards: bool
+) -> None:
+    """A reader left a second file with a recorded message's id (in new/, and in cur/
+    under other flags).  Read without parsing, the folder still changes the one file
+    a full scan keeps (cur/ first, then the first name), and leaves the others alone,
+    whatever order the directory lists its names in."""
+    listdir = os.listdir
+    monkeypatch.setattr(os, "listdir", lambda path: sorted(listdir(path), reverse=backwards))
+    world = World(tmp_path)
+    fill(world, 4)
+    world.sync_folder()
+    world.settle()
+    name = next(n for n in os.listdir(world.cur()) if ",U=3," in n)
+    base = name.partition(":2,")[0]
+    (world.cur().parent / "new" / base).write_bytes((world.cur() / name).read_bytes())
+    (world.cur() / (name + "T")).write_bytes((world.cur() / name).read_bytes())
+    time.sleep(0.06)
+    world.sync_folder()  # lists the folder (its stamp moved) and records the new stamp
+    world.settle()
+    assert world.local_stamp() is not None
+    time.sleep(0.06)
+    world.remote.open_folder("INBOX").set_flags("3", frozenset("F"), frozenset())
+    listed: list[str] = []
+    monkeypatch.setattr(MaildirFolder, "list_messages", lambda self: listed.append(self.name))
+
+    assert world.sync_folder().flags_local == 1
+    assert listed == []
+    assert sorted(n for n in os.listdir(world.cur()) if n.startswith(base)) == [
+        base + ":2,FS",
+        name + "T",
+    ]
+    assert os.listdir(world.cur().parent / "new") == [base]
