@@ -192,9 +192,7 @@ class Executor:
         if not done:
             return
         with self.status.transaction() as db:
-            for action in done:
-                st.drop_pair(db, self.folder_id, action.pair)
-                st.put_pair(db, self.folder_id, action.result)
+            st.set_pair_flags(db, self.folder_id, [action.result for action in done])
 
     # -- deletions --------------------------------------------------------------
 
@@ -207,8 +205,7 @@ class Executor:
                 self.report.state(ThreadState.DELETING, side)
                 self.folders[side].delete([d.id for d in chunk])
                 with self.status.transaction() as db:
-                    for d in chunk:
-                        st.drop_pair(db, self.folder_id, d.pair)
+                    st.drop_pairs(db, self.folder_id, [d.pair for d in chunk])
                 if side is Side.LOCAL:
                     self.tally.deleted_local += len(chunk)
                 else:

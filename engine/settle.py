@@ -73,12 +73,18 @@ def settled_state(
     after = _fresh_state(repo, folder)
     if after is None:
         return None
+    tracked = getattr(folder, "names_fingerprint", None)
+    if after.stamp is None and tracked is not None:
+        # The names as last read, moved along by our own writes: settle_later compares
+        # them with the directory once, after reading the stamp; comparing now as well
+        # would read a large folder twice for nothing.
+        raise NotSettled(folder.name, tracked)
     if not _untouched_by_others(folder) and not _as_recorded(
         side, folder, status, folder_id, before
     ):
         return None
-    if after.stamp is None:  # the names as last read, moved along by our own writes
-        raise NotSettled(folder.name, getattr(folder, "names_fingerprint", None))
+    if after.stamp is None:
+        raise NotSettled(folder.name)
     return SideState(after.uidnext, after.highestmodseq, after.messages, after.stamp)
 
 

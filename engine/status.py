@@ -268,17 +268,19 @@ class StatusDB:
     def has_any(self, folder_id: int) -> bool:
         """Whether anything (a pair or an interrupted copy) is recorded for the folder."""
         row = self._db.execute(
-            "SELECT EXISTS (SELECT 1 FROM messages WHERE folder_id = ?)"
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE folder_id = ? AND local_id IS NOT NULL)"
+            " OR EXISTS (SELECT 1 FROM messages WHERE folder_id = ? AND remote_id IS NOT NULL)"
             " OR EXISTS (SELECT 1 FROM pending WHERE folder_id = ?)",
-            (folder_id, folder_id),
+            (folder_id, folder_id, folder_id),
         ).fetchone()
         return bool(row[0])
 
     def counts(self, folder_id: int) -> tuple[int, int]:
-        """How many local and how many remote ids are recorded."""
+        """How many local and how many remote ids are recorded (each from its index)."""
         row = self._db.execute(
-            "SELECT COUNT(local_id), COUNT(remote_id) FROM messages WHERE folder_id = ?",
-            (folder_id,),
+            "SELECT (SELECT COUNT(*) FROM messages WHERE folder_id = ? AND local_id IS NOT NULL),"
+            " (SELECT COUNT(*) FROM messages WHERE folder_id = ? AND remote_id IS NOT NULL)",
+            (folder_id, folder_id),
         ).fetchone()
         return int(row[0]), int(row[1])
 
@@ -352,6 +354,32 @@ def put_pair(db: sqlite3.Connection, folder_id: int, pair: Pair) -> None:
 
 def drop_pair(db: sqlite3.Connection, folder_id: int, pair: Pair) -> None:
     _drop_ids(db, folder_id, pair.local, pair.remote)
+
+
+def drop_pairs(db: sqlite3.Connection, folder_id: int, pairs: Iterable[Pair]) -> None:
+    """Many pairs at once: one prepared statement per side, not two per pair."""
+    pairs = list(pairs)
+    for column, ids in (
+        ("local_id", [p.local for p in pairs if p.local is not None]),
+        ("remote_id", [p.remote for p in pairs if p.remote is not None]),
+    ):
+        db.executemany(
+            f"DELETE FROM messages WHERE folder_id = ? AND {column} = ?",
+            [(folder_id, id) for id in ids],
+        )
+
+
+def set_pair_flags(db: sqlite3.Connection, folder_id: int, pairs: Iterable[Pair]) -> None:
+    """New flags for pairs, in place where the pair is recorded with both its ids (a
+    reflag); otherwise (a link being recorded) the pair is put whole."""
+    for p in pairs:
+        cur = db.execute(
+            "UPDATE messages SET local_flags = ?, remote_flags = ?"
+            " WHERE folder_id = ? AND local_id = ? AND remote_id = ?",
+            (flags_text(p.local_flags), flags_text(p.remote_flags), folder_id, p.local, p.remote),
+        )
+        if cur.rowcount != 1:
+            put_pair(db, folder_id, p)
 
 
 def _drop_ids(

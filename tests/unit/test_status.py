@@ -94,3 +94,23 @@ def test_no_op_ensure_folder_writes_nothing(tmp_path: Path) -> None:
     changes = db._db.total_changes
     db.ensure_folder("A", "A")
     assert db._db.total_changes == changes
+
+
+def test_batched_flag_updates_and_drops(tmp_path: Path) -> None:
+    """Reflags update recorded pairs in place; a pair not recorded under both ids (a
+    link) is put whole, replacing what either id had; drops take many pairs at once."""
+    db = StatusDB(str(tmp_path / "s.sqlite"))
+    fid = db.ensure_folder("INBOX", "INBOX").id
+    s, f = frozenset("S"), frozenset("F")
+    with db.transaction() as c:
+        for n in range(4):
+            st.put_pair(c, fid, Pair(f"l{n}", str(n), s, s))
+        st.put_pair(c, fid, Pair("lonely", None, s, frozenset()))
+    with db.transaction() as c:
+        st.set_pair_flags(c, fid, [Pair("l0", "0", f, f), Pair("new", "3", f, s)])
+        st.drop_pairs(c, fid, [Pair("l1", "1", s, s), Pair("lonely", None, s, frozenset())])
+    assert sorted(db.pairs(fid)) == [
+        Pair("l0", "0", f, f),
+        Pair("l2", "2", s, s),
+        Pair("new", "3", f, s),
+    ]
