@@ -181,12 +181,17 @@ def _view(
     """A side's changes since the last clean sync where it can tell them, else its listing.
 
     Either side: an IMAP store on the local side (IMAP to IMAP) has a MODSEQ
-    as well; a Maildir whose stamp moved is always listed.
+    as well; a Maildir whose stamp moved compares its names with the status.
     """
     if w.options.full:
         return folder.list_messages()
     if _as_recorded(w, folder, side, record, stamp, state):
         return Changes([], set())
+    compare = getattr(folder, "changes_from", None)  # a Maildir: its names against the status
+    if compare is not None:
+        found: Changes | None = compare(w.status.flag_texts(record.id, side.value))
+        if found is not None:
+            return found
     modseq = record.highestmodseq(side.value)
     usable = (
         modseq is not None

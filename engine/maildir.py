@@ -111,6 +111,16 @@ class MaildirFolder:
         """Read the names without parsing them (see engine.maildir_index)."""
         self._index.read_names()
 
+    def changes_from(self, recorded: Iterable[tuple[MsgId, str]]) -> Changes | None:
+        """The folder's changes since the status was written, from one read of its
+        names (see ``Index.compare``): a resync after a mail reader renamed or
+        deleted a few files parses those few names, not the whole folder."""
+        found = self._index.compare(recorded)
+        if found is None:
+            return None
+        entries, gone = found
+        return Changes([MessageInfo(e.name.id, e.name.flags, None, e.uid) for e in entries], gone)
+
     def list_messages(self) -> list[MessageInfo]:
         self._index.scan(warn=True)
         return [

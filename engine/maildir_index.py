@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from itertools import repeat
 from typing import NamedTuple
 
@@ -131,6 +131,52 @@ class Index:
             unparsed.update(zip(ids[-1], zip(repeat(subdir), wanted), strict=True))
         self._unparsed, self._names = unparsed, names
         self._doubled = _doubles(ids) if len(unparsed) != sum(map(len, ids)) else set()
+
+    def compare(
+        self, recorded: Iterable[tuple[MsgId, str]]
+    ) -> tuple[list[Entry], set[MsgId]] | None:
+        """The folder's changes against the status, by comparing names as strings.
+
+        ``recorded`` gives each recorded id with its flag letters; a file still
+        named as we would name it with those letters is unchanged and is not
+        parsed.  Returns the entries of every other file (new, renamed, moved)
+        and the recorded ids with no file; None when some id has two files, for
+        a full scan to decide which one counts.
+        """
+        self.read_names()
+        names = self._unparsed
+        if names is None or self._doubled:
+            return None
+        info = self._infosep + "2,"
+        differ: list[MsgId] = []
+        gone: set[MsgId] = set()
+        seen: set[MsgId] = set()
+        for id, letters in recorded:
+            found = names.get(id)
+            if found is None:
+                gone.add(id)
+                continue
+            seen.add(id)
+            subdir, filename = found
+            if filename != (id + info + letters if subdir == "cur" or letters else id):
+                differ.append(id)
+        return self._parsed(sorted([*differ, *(names.keys() - seen)])), gone
+
+    def _parsed(self, ids: list[MsgId]) -> list[Entry]:
+        """The entries of these ids, skipped with the same warnings as a full scan's."""
+        entries = []
+        for id in ids:
+            subdir, filename = (self._unparsed or {})[id]
+            where = f"{self.name}: {subdir}/{filename!r}"
+            entry = self.get(id)
+            if entry is None:
+                self._warn(f"{where} skipped: not a valid Maildir file name")
+            elif not os.path.isfile(os.path.join(self.path, subdir, filename)):
+                self._warn(f"{where} is not a regular file, skipped")
+                self.entries.pop(id, None)
+            else:
+                entries.append(entry)
+        return entries
 
     def _listdir(self, subdir: str) -> list[str]:
         directory = os.path.join(self.path, subdir)

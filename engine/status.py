@@ -293,6 +293,18 @@ class StatusDB:
         )
         return [id for (id,) in rows]
 
+    def flag_texts(self, folder_id: int, side: str) -> list[tuple[MsgId, str]]:
+        """Every id recorded on ``side`` with its flags as stored (sorted letters):
+        what a Maildir compares its file names with."""
+        column, flags = (
+            ("local_id", "local_flags") if side == LOCAL else ("remote_id", "remote_flags")
+        )
+        rows = self._db.execute(
+            f"SELECT {column}, {flags} FROM messages WHERE folder_id = ? AND {column} IS NOT NULL",
+            (folder_id,),
+        )
+        return rows.fetchall()
+
     def pending(self, folder_id: int) -> list[Pending]:
         rows = self._db.execute(
             "SELECT id, to_side, src_id, fingerprint, size, mark, flags FROM pending"
