@@ -157,19 +157,36 @@ class Executor:
     def _apply_chunk(self, chunk: Sequence[Reflag]) -> list[Reflag]:
         failed: set[int] = set()
         for side in (Side.LOCAL, Side.REMOTE):
-            for (add, remove), members in self._groups(chunk, side, failed).items():
-                self.report.state(
-                    ThreadState.ADDING_FLAGS if add else ThreadState.REMOVING_FLAGS, side
-                )
-                ids = [_id(chunk[i], side) or "" for i in members]  # grouped: never None
-                gone = self.folders[side].set_flags_many(ids, add, remove)
-                for i, id in zip(members, ids, strict=True):
+            groups = self._groups(chunk, side, failed)
+            ids = {
+                key: [_id(chunk[i], side) or "" for i in members] for key, members in groups.items()
+            }
+            gone = self._set_flags(side, [(ids[key], *key) for key in groups]) if groups else set()
+            for key, members in groups.items():
+                for i, id in zip(members, ids[key], strict=True):  # grouped: never None
                     if id in gone:
                         failed.add(i)
                         self._skip(f"flags of {id}", MessageError(f"message {id} is gone"))
                     else:
                         self._count_flags(side)
         return [a for i, a in enumerate(chunk) if i not in failed]
+
+    def _set_flags(self, side: Side, groups: list[tuple[list[MsgId], Flags, Flags]]) -> set[MsgId]:
+        """Each group's change on its messages; the ids that are gone.  A store that can
+        take all groups at once (IMAP: every STORE in one round trip) gets them so."""
+        folder = self.folders[side]
+        grouped = getattr(folder, "set_flags_grouped", None)
+        if grouped is not None and len(groups) > 1:
+            for adding in dict.fromkeys(bool(add) for _, add, _ in groups):  # each kind once
+                self.report.state(
+                    ThreadState.ADDING_FLAGS if adding else ThreadState.REMOVING_FLAGS, side
+                )
+            return set(grouped(groups))
+        gone: set[MsgId] = set()
+        for ids, add, remove in groups:
+            self.report.state(ThreadState.ADDING_FLAGS if add else ThreadState.REMOVING_FLAGS, side)
+            gone |= folder.set_flags_many(ids, add, remove)
+        return gone
 
     @staticmethod
     def _groups(

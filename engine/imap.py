@@ -23,11 +23,9 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from imapclient.response_parser import parse_fetch_response
-
-from engine import imap_parse, imap_state, imap_utf7
+from engine import imap_parse, imap_pipeline, imap_state, imap_utf7
 from engine.errors import FolderError, MessageError, SyncError, UidValidityError
-from engine.flags import from_imap, to_imap
+from engine.flags import to_imap
 from engine.imap_append import append_args, judged, send_append
 from engine.imap_connect import Client, connect, describe
 from engine.imap_trace import Trace
@@ -329,7 +327,7 @@ class ImapFolder:
                 imap_parse.uid_set(chunk),
                 "(UID FLAGS INTERNALDATE BODY.PEEK[])",
             )
-            yield from _fetched(data, set(chunk))
+            yield from imap_parse.fetched_messages(data, set(chunk))
 
     # -- writing -----------------------------------------------------------
 
@@ -407,22 +405,33 @@ class ImapFolder:
 
     def set_flags_many(self, ids: Sequence[MsgId], add: Flags, remove: Flags) -> set[MsgId]:
         """One UID STORE per sign and chunk of UIDs; the gone ones found from its answer."""
+        return self.set_flags_grouped([(ids, add, remove)])
+
+    def set_flags_grouped(
+        self, groups: Sequence[tuple[Sequence[MsgId], Flags, Flags]]
+    ) -> set[MsgId]:
+        """Several flag changes, each on its own messages: every STORE in flight at
+        once (one round trip); returns the ids that are gone, which were not changed."""
         self._writable("change flags")
-        uids = sorted({u for u in map(_uid, ids) if u is not None})
+        commands: list[tuple[str, ...]] = []
+        wanted: set[int] = set()
+        for ids, add, remove in groups:
+            uids = sorted({u for u in map(_uid, ids) if u is not None})
+            wanted.update(uids)
+            for sign, letters in (("+", add - remove), ("-", remove)):
+                names = to_imap(letters)
+                for chunk in imap_parse.chunked(uids, STORE_CHUNK) if names else ():
+                    flags = f"({' '.join(names)})"
+                    commands.append(("STORE", imap_parse.uid_set(chunk), f"{sign}FLAGS", flags))
         seen: set[int] = set()
-        for sign, letters in (("+", add - remove), ("-", remove)):
-            names = to_imap(letters)
-            for chunk in imap_parse.chunked(uids, STORE_CHUNK) if names else ():
-                flags = f"({' '.join(names)})"
-                uid_set = imap_parse.uid_set(chunk)
-                data = self._run("flags", _uid_command, "STORE", uid_set, f"{sign}FLAGS", flags)
-                seen |= _fetch_uids(data)
-                self._changed = True
-        unsure = set(uids) - seen
+        if commands:
+            self._changed = True
+            seen = imap_parse.fetch_uids(self._run("flags", _pipelined, commands))
+        unsure = wanted - seen
         if unsure:
             data = self._run("fetch", _uid_command, "FETCH", imap_parse.uid_set(unsure), "(UID)")
-            seen |= _fetch_uids(data)
-        return {id for id in ids if _uid(id) not in seen}
+            seen |= imap_parse.fetch_uids(data)
+        return {id for ids, _, _ in groups for id in ids if _uid(id) not in seen}
 
     def flush(self) -> None:
         pass  # nothing is held back
@@ -440,15 +449,17 @@ class ImapFolder:
         uids = sorted({u for u in (_uid(i) for i in ids) if u is not None})
         if not uids:
             return
-        for chunk in imap_parse.chunked(uids, STORE_CHUNK):
-            uid_set = imap_parse.uid_set(chunk)
-            self._run("delete", _uid_command, "STORE", uid_set, "+FLAGS.SILENT", "(\\Deleted)")
+        sets = [imap_parse.uid_set(chunk) for chunk in imap_parse.chunked(uids, STORE_CHUNK)]
+        commands: list[tuple[str, ...]] = [
+            ("STORE", uid_set, "+FLAGS.SILENT", "(\\Deleted)") for uid_set in sets
+        ]
+        uidplus = self._repo.has_capability("UIDPLUS")
+        if uidplus:  # in the same round trip: the server runs them in the order sent
+            commands += [("EXPUNGE", uid_set) for uid_set in sets]
         self._changed = True
-        if self._repo.has_capability("UIDPLUS"):
-            for chunk in imap_parse.chunked(uids, STORE_CHUNK):
-                self._run("expunge", _uid_command, "EXPUNGE", imap_parse.uid_set(chunk))
-            return
-        self._expunge_without_uidplus(set(uids))
+        self._run("delete", _pipelined, commands)
+        if not uidplus:
+            self._expunge_without_uidplus(set(uids))
 
     def _expunge_without_uidplus(self, ours: set[int]) -> None:
         marked = self._run("search", lambda c: set(c.search(["DELETED"])))
@@ -483,6 +494,10 @@ def _uid_command(client: Client, command: str, *args: str) -> list[Any]:
     return [item for item in data if item is not None]
 
 
+def _pipelined(client: Client, commands: list[tuple[str, ...]]) -> list[Any]:
+    return imap_pipeline.uid_commands(client._imap, commands)
+
+
 def _uid_search(client: Client, *criteria: str) -> list[int]:
     imap = client._imap
     imap.untagged_responses.pop("SEARCH", None)
@@ -500,24 +515,3 @@ def _listing(client: Client) -> list[Any] | None:
         raise
     except imaplib.IMAP4.error:
         return None
-
-
-def _fetch_uids(data: list[Any]) -> set[int]:
-    parsed = parse_fetch_response(data, False, False)
-    return {v[b"UID"] for v in parsed.values() if isinstance(v.get(b"UID"), int)}
-
-
-def _fetched(data: list[Any], wanted: set[int]) -> Iterator[FetchedMessage]:
-    for values in parse_fetch_response(data, False, False).values():
-        uid, body = values.get(b"UID"), values.get(b"BODY[]")
-        if uid not in wanted or not isinstance(body, bytes):
-            continue  # an unsolicited FETCH, or a message expunged meanwhile
-        wanted.discard(uid)
-        when = values.get(b"INTERNALDATE")
-        message = Message(
-            data=body,
-            flags=from_imap(values.get(b"FLAGS", ())),
-            internaldate=when.timestamp() if when is not None else None,
-            uid=uid,
-        )
-        yield FetchedMessage(str(uid), message)

@@ -17,6 +17,7 @@ from typing import Any
 from imapclient.response_parser import parse_fetch_response
 
 from engine.flags import from_imap
+from engine.repository import FetchedMessage, Message
 
 _USUAL_LINE = re.compile(rb"\d+ \(UID (\d+) FLAGS \(([^()\"{}]*)\) RFC822\.SIZE (\d+)\)\Z")
 _FETCH_LINE = re.compile(rb"(\d+) \((.*)\)\Z", re.DOTALL)
@@ -200,3 +201,26 @@ def describe_data(data: Any) -> str:
     """The text lines of a refusal, for an error message."""
     parts = [text(d) for d in (data or []) if isinstance(d, bytes | str)]
     return " ".join(parts) or "no reason given"
+
+
+def fetch_uids(data: list[Any]) -> set[int]:
+    """The UIDs of the untagged FETCH responses in ``data``."""
+    parsed = parse_fetch_response(data, False, False)
+    return {v[b"UID"] for v in parsed.values() if isinstance(v.get(b"UID"), int)}
+
+
+def fetched_messages(data: list[Any], wanted: set[int]) -> Iterator[FetchedMessage]:
+    """The bodies of ``wanted`` UIDs in a FETCH answer, each taken out of ``wanted``."""
+    for values in parse_fetch_response(data, False, False).values():
+        uid, body = values.get(b"UID"), values.get(b"BODY[]")
+        if uid not in wanted or not isinstance(body, bytes):
+            continue  # an unsolicited FETCH, or a message expunged meanwhile
+        wanted.discard(uid)
+        when = values.get(b"INTERNALDATE")
+        message = Message(
+            data=body,
+            flags=from_imap(values.get(b"FLAGS", ())),
+            internaldate=when.timestamp() if when is not None else None,
+            uid=uid,
+        )
+        yield FetchedMessage(str(uid), message)

@@ -90,7 +90,7 @@ def _around(cls: type, method: str, named_by_arg: bool = False) -> None:
 
 def install() -> None:
     """Wrap every call that changes a store or the status file."""
-    from engine import imap, maildir, status
+    from engine import imap, imap_pipeline, maildir, status
 
     for cls in (maildir.MaildirFolder, imap.ImapFolder):
         for method in ("append", "set_flags", "delete"):
@@ -124,6 +124,18 @@ def install() -> None:
         return result
 
     imap._uid_command = uid_command_wrapped
+
+    pipelined = imap_pipeline.uid_commands
+
+    def pipelined_wrapped(conn: Any, commands: Any) -> list[Any]:
+        # Several STOREs (and an EXPUNGE) in flight at once: one step, as the server sees it.
+        what = ", ".join(dict.fromkeys(f"UID {command[0]}" for command in commands))
+        tick("before " + what)
+        result = pipelined(conn, commands)
+        tick("after " + what)
+        return result
+
+    imap_pipeline.uid_commands = pipelined_wrapped
 
     transaction = status.StatusDB.transaction
 

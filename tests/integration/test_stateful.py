@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -176,3 +177,48 @@ def test_server_changes_read_only_the_status_rows_they_name(
     ]
     assert sum(1 for name in files if "F" in name.partition(":2,")[2]) == len(flagged)
     assert len(files) == 39
+
+
+def round_trips(lines: list[str], kinds: tuple[str, ...] = ("UID STORE", "UID EXPUNGE")) -> int:
+    """How often the client sent one of ``kinds`` while none was awaiting its answer."""
+    waits, waiting = 0, set()
+    for line in lines:
+        tag, _, rest = line[3:].partition(" ")
+        if line.startswith("C: ") and rest.startswith(kinds):
+            waits += not waiting
+            waiting.add(tag)
+        elif line.startswith("S: "):
+            waiting.discard(tag)
+    return waits
+
+
+def test_local_flag_changes_and_deletions_take_one_round_trip_each(
+    tmp_path: Path, dovecot: DovecotUser, settled: None
+) -> None:
+    """Two different flag changes and two deletions: the STOREs go out together, and
+    the STORE of \\Deleted goes out with its EXPUNGE."""
+    client = dovecot.client()
+    populate(client, 20)
+    settings = account(tmp_path, dovecot)
+    traced(settings)
+    traced(settings)
+    cur = tmp_path / "Mail" / "Archive" / "cur"
+    seen = sorted(p.name for p in cur.iterdir() if p.name.endswith(":2,S"))
+    os.rename(cur / seen[0], cur / (seen[0] + "F").replace(":2,SF", ":2,FS"))  # +F
+    os.rename(cur / seen[1], cur / seen[1].removesuffix("S"))  # -S
+    os.unlink(cur / seen[2])
+    os.unlink(cur / seen[3])
+
+    result, lines = traced(settings)
+
+    c = result.counts
+    assert result.ok and (c.flags_remote, c.deleted_remote) == (2, 2), c
+    sent = commands(lines)
+    assert len([s for s in sent if s.startswith(("UID STORE", "UID EXPUNGE"))]) == 4, sent
+    assert round_trips(lines) == 2, lines
+    client.select_folder("Archive")
+    flags = client.fetch(client.search(), ["FLAGS"]).values()
+    local = [p.name.partition(":2,")[2] for d in (cur, cur.parent / "new") for p in d.iterdir()]
+    assert len(flags) == len(local) == 18
+    assert sum(b"\\Flagged" in f[b"FLAGS"] for f in flags) == sum("F" in x for x in local)
+    assert sum(b"\\Seen" in f[b"FLAGS"] for f in flags) == sum("S" in x for x in local)
