@@ -90,12 +90,12 @@ def _around(cls: type, method: str, named_by_arg: bool = False) -> None:
 
 def install() -> None:
     """Wrap every call that changes a store or the status file."""
-    from engine import imap, imap_pipeline, maildir, status
+    from engine import imap, imap_folder, imap_pipeline, maildir, status
 
-    for cls in (maildir.MaildirFolder, imap.ImapFolder):
+    for cls in (maildir.MaildirFolder, imap_folder.ImapFolder):
         for method in ("append", "set_flags", "delete"):
             _around(cls, method)
-    _around(imap.ImapFolder, "append_many")  # MULTIAPPEND: a whole chunk at once
+    _around(imap_folder.ImapFolder, "append_many")  # MULTIAPPEND: a whole chunk at once
     # Folder creation: each level of an IMAP name is one CREATE.
     _around(maildir.MaildirRepository, "create_folder", named_by_arg=True)
     _around(imap.ImapRepository, "_create", named_by_arg=True)
@@ -112,7 +112,7 @@ def install() -> None:
 
     maildir._place = placed
 
-    uid_command = imap._uid_command
+    uid_command = imap_folder._uid_command
 
     def uid_command_wrapped(client: Any, command: str, *args: str) -> list[Any]:
         if command not in ("STORE", "EXPUNGE"):
@@ -123,17 +123,21 @@ def install() -> None:
         tick("after " + what)
         return result
 
-    imap._uid_command = uid_command_wrapped
+    imap_folder._uid_command = uid_command_wrapped
 
     pipelined = imap_pipeline.uid_commands
 
     def pipelined_wrapped(conn: Any, commands: Any) -> list[Any]:
-        # Several STOREs (and an EXPUNGE) in flight at once: one step, as the server sees it.
-        what = ", ".join(dict.fromkeys(f"UID {command[0]}" for command in commands))
-        tick("before " + what)
-        result = pipelined(conn, commands)
-        tick("after " + what)
-        return result
+        # The server runs a pipelined batch one command after another, and a kill or a
+        # dropped connection can fall between any two (\\Deleted stored, not expunged):
+        # here each command is a step of its own, named as when it went alone.
+        out: list[Any] = []
+        for command in commands:
+            what = f"UID {command[0]} {' '.join(command[2:])}".strip()
+            tick("before " + what)
+            out += pipelined(conn, [command])
+            tick("after " + what)
+        return out
 
     imap_pipeline.uid_commands = pipelined_wrapped
 

@@ -252,9 +252,9 @@ def test_listing_refused_by_the_server_is_empty_only_for_an_empty_folder(
     dovecot: DovecotUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Older servers answer BAD to ``UID FETCH 1:*`` in an empty mailbox."""
-    import engine.imap
+    import engine.imap_folder
 
-    real = engine.imap._uid_command
+    real = engine.imap_folder._uid_command
 
     def picky(client: Any, command: str, *args: str) -> list[Any]:
         if args[:1] == ("1:*",):
@@ -262,7 +262,7 @@ def test_listing_refused_by_the_server_is_empty_only_for_an_empty_folder(
         return real(client, command, *args)
 
     box = _box(dovecot.repository())
-    monkeypatch.setattr(engine.imap, "_uid_command", picky)
+    monkeypatch.setattr(engine.imap_folder, "_uid_command", picky)
     assert box.list_messages() == []
     box.append(_msg(1))
     with pytest.raises(FolderError, match="refused"):

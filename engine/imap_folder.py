@@ -1,0 +1,305 @@
+"""An opened IMAP folder: the Folder interface by UID over its repository's connection.
+
+Where imapclient 4.1 is slow or lacks a command form, the command goes through
+its imaplib object directly: the whole-folder listing (one ``UID FETCH 1:*``
+parsed by :mod:`engine.imap_parse`), bodies fetched by UID set, APPEND with
+LITERAL+ and the message bytes untouched, and flag changes and deletions
+pipelined (:mod:`engine.imap_pipeline`).
+"""
+
+from __future__ import annotations
+
+import imaplib
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from engine import imap_parse, imap_pipeline, imap_state
+from engine.errors import FolderError, MessageError, UidValidityError
+from engine.flags import to_imap
+from engine.imap_append import append_args, judged, send_append
+from engine.imap_connect import Client
+from engine.repository import (
+    Changes,
+    FetchedMessage,
+    Flags,
+    FolderState,
+    Message,
+    MessageInfo,
+    MsgId,
+)
+
+if TYPE_CHECKING:
+    from engine.imap import ImapRepository
+
+FETCH_CHUNK = 100  # UIDs per UID FETCH of bodies
+STORE_CHUNK = 1000  # UIDs per UID STORE/EXPUNGE, to keep command lines short
+
+T = TypeVar("T")
+
+
+class ImapFolder:
+    """A selected mailbox; every operation is by UID."""
+
+    def __init__(self, repo: ImapRepository, name: str, wire: str) -> None:
+        self.name = name
+        self.wire = wire
+        self._repo = repo
+        self._state: FolderState | None = None
+        self._changed = False  # we wrote since the last SELECT: state() re-selects
+        self._closed = False
+
+    # -- selection and state -----------------------------------------------
+
+    def select(self) -> None:
+        response = self._repo.select(self)
+        state = imap_state.state_from(response)
+        old = self._state
+        if old is not None and old.uidvalidity != state.uidvalidity:
+            self._repo.forget(self)  # so every later use re-selects and fails again
+            raise UidValidityError(
+                f"{self._repo.name}: UIDVALIDITY of {self.name!r} changed from "
+                f"{old.uidvalidity} to {state.uidvalidity} while it was open"
+            )
+        self._state = state
+        self._changed = False
+
+    def state(self) -> FolderState:
+        """The numbers of the last SELECT; re-selected first if we changed the folder.
+
+        Without our own writes this is the folder as it was when opened: the
+        state that goes with a listing taken since.
+        """
+        self._check_open()
+        if self._changed or self._state is None:
+            self.select()
+        assert self._state is not None
+        return self._state
+
+    def _client(self) -> Client:
+        self._check_open()
+        return self._repo.current(self)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise FolderError(f"{self._repo.name}: folder {self.name!r} was closed")
+
+    def _run(self, what: str, action: Any, *args: Any) -> Any:
+        self._client()
+        return self._repo.run(what, self.name, action, *args)
+
+    def _writable(self, what: str) -> None:
+        self._check_open()
+        self._repo._refuse_if_readonly(self.name, what)
+
+    # -- reading -----------------------------------------------------------
+
+    def list_messages(self) -> list[MessageInfo]:
+        """One ``UID FETCH 1:* (UID FLAGS RFC822.SIZE)``; memory grows with the count only.
+
+        Some servers answer NO or BAD to ``1:*`` in an empty mailbox; a
+        refusal is therefore checked against a fresh SELECT before it counts.
+        """
+        data = self._run("listing", _listing)
+        if data is None:
+            self.select()
+            if self.state().messages != 0:
+                raise FolderError(f"{self._repo.name}: listing {self.name!r} was refused")
+            return []
+        listed = imap_parse.parse_listing(item for item in data if item is not None)
+        return [MessageInfo(str(uid), flags, size) for uid, flags, size in sorted(listed.values())]
+
+    def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
+        """Bodies, flags and INTERNALDATE, ``FETCH_CHUNK`` UIDs per command."""
+        uids = sorted({u for u in map(_uid, ids) if u is not None})
+        for chunk in imap_parse.chunked(uids, FETCH_CHUNK):
+            data = self._run(
+                "fetch",
+                _uid_command,
+                "FETCH",
+                imap_parse.uid_set(chunk),
+                "(UID FLAGS INTERNALDATE BODY.PEEK[])",
+            )
+            yield from imap_parse.fetched_messages(data, set(chunk))
+
+    # -- writing -----------------------------------------------------------
+
+    def changes_since(self, modseq: int, known: Callable[[], Collection[MsgId]]) -> Changes | None:
+        """CHANGEDSINCE, with VANISHED where QRESYNC is enabled: one round trip."""
+        if self.state().highestmodseq is None or not self._repo.has_capability("CONDSTORE"):
+            return None
+        qresync = self._repo.enabled_qresync()
+        exists = self.state().messages or 0
+
+        def uids() -> list[int]:
+            return [int(id) for id in known() if _uid(id) is not None]
+
+        changes: Changes = self._run(
+            "changes", lambda c: imap_state.changes_since(c._imap, modseq, uids, exists, qresync)
+        )
+        return changes
+
+    def ids_since(self, since: float, ids: Sequence[MsgId]) -> set[MsgId]:
+        """One ``UID SEARCH SINCE``: day granularity, in the server's time zone."""
+        day = time.strftime("%d-%b-%Y", time.gmtime(since - 86400))
+        data = self._run("search", _uid_search, "SINCE", day)
+        return set(ids) & {str(uid) for uid in data}
+
+    def append(self, message: Message) -> MsgId | None:
+        """APPEND with flags and INTERNALDATE; the UID from APPENDUID, else None."""
+        response = self._append([imap_parse.quoted(self.wire), *append_args(message)])
+        uid = self._same_validity(imap_parse.appenduid, response)
+        return str(uid) if uid is not None else None
+
+    def append_many(self, messages: Sequence[Message]) -> list[MsgId | None] | None:
+        """One MULTIAPPEND (RFC 3502) for all: one round trip, and all or nothing.
+
+        None where the server has no MULTIAPPEND (the caller appends one by one).
+        """
+        if len(messages) < 2 or not self._repo.has_capability("MULTIAPPEND"):
+            return None
+        args = [imap_parse.quoted(self.wire)]
+        for message in messages:
+            args += append_args(message)
+        uids = self._same_validity(imap_parse.appenduids, self._append(args))
+        if uids is None or len(uids) != len(messages):
+            return [None] * len(messages)  # stored, ids unknown: found again by content
+        return [str(uid) for uid in uids]
+
+    def _append(self, args: list[bytes]) -> bytes:
+        self._writable("append")
+        response = judged(self._run("append", send_append, args), self._where)
+        self._changed = True
+        return response
+
+    def _same_validity(self, parse: Callable[[bytes, int | None], T], response: bytes) -> T:
+        """APPENDUID's answer, unless it names another UIDVALIDITY than the folder's."""
+        try:
+            return parse(response, self._uidvalidity())
+        except ValueError as exc:
+            raise UidValidityError(f"{self._where}: {exc}") from exc
+
+    @property
+    def _where(self) -> str:
+        return f"{self._repo.name}: {self.name!r}"
+
+    def _uidvalidity(self) -> int | None:
+        return self._state.uidvalidity if self._state is not None else None
+
+    def set_flags(self, id: MsgId, add: Flags, remove: Flags) -> None:
+        """UID STORE +FLAGS/-FLAGS; a UID the server does not know is a MessageError.
+
+        IMAP answers OK to a STORE on a missing UID, so existence is read off
+        the untagged FETCH the (non-silent) STORE returns, and asked for with
+        ``UID FETCH`` when a server sends none.
+        """
+        if self.set_flags_many([id], add, remove):
+            raise MessageError(f"{self._repo.name}: message {id} is gone from {self.name!r}")
+
+    def set_flags_many(self, ids: Sequence[MsgId], add: Flags, remove: Flags) -> set[MsgId]:
+        """One UID STORE per sign and chunk of UIDs; the gone ones found from its answer."""
+        return self.set_flags_grouped([(ids, add, remove)])
+
+    def set_flags_grouped(
+        self, groups: Sequence[tuple[Sequence[MsgId], Flags, Flags]]
+    ) -> set[MsgId]:
+        """Several flag changes, each on its own messages: every STORE in flight at
+        once (one round trip); returns the ids that are gone, which were not changed."""
+        self._writable("change flags")
+        commands: list[tuple[str, ...]] = []
+        wanted: set[int] = set()
+        for ids, add, remove in groups:
+            uids = sorted({u for u in map(_uid, ids) if u is not None})
+            wanted.update(uids)
+            for sign, letters in (("+", add - remove), ("-", remove)):
+                names = to_imap(letters)
+                for chunk in imap_parse.chunked(uids, STORE_CHUNK) if names else ():
+                    flags = f"({' '.join(names)})"
+                    commands.append(("STORE", imap_parse.uid_set(chunk), f"{sign}FLAGS", flags))
+        seen: set[int] = set()
+        if commands:
+            self._changed = True
+            seen = imap_parse.fetch_uids(self._run("flags", _pipelined, commands))
+        unsure = wanted - seen
+        if unsure:
+            data = self._run("fetch", _uid_command, "FETCH", imap_parse.uid_set(unsure), "(UID)")
+            seen |= imap_parse.fetch_uids(data)
+        return {id for ids, _, _ in groups for id in ids if _uid(id) not in seen}
+
+    def flush(self) -> None:
+        pass  # nothing is held back
+
+    def delete(self, ids: Iterable[MsgId]) -> None:
+        """Flag \\Deleted and UID EXPUNGE exactly these UIDs.
+
+        A server without UIDPLUS can only EXPUNGE every \\Deleted message of
+        the folder, which would also remove messages another client marked
+        and meant to keep.  So there the EXPUNGE happens only when every
+        \\Deleted message is one of ours; otherwise ours stay marked \\Deleted
+        and a FolderError says why.
+        """
+        self._writable("delete")
+        uids = sorted({u for u in (_uid(i) for i in ids) if u is not None})
+        if not uids:
+            return
+        sets = [imap_parse.uid_set(chunk) for chunk in imap_parse.chunked(uids, STORE_CHUNK)]
+        commands: list[tuple[str, ...]] = [
+            ("STORE", uid_set, "+FLAGS.SILENT", "(\\Deleted)") for uid_set in sets
+        ]
+        uidplus = self._repo.has_capability("UIDPLUS")
+        if uidplus:  # in the same round trip: the server runs them in the order sent
+            commands += [("EXPUNGE", uid_set) for uid_set in sets]
+        self._changed = True
+        self._run("delete", _pipelined, commands)
+        if not uidplus:
+            self._expunge_without_uidplus(set(uids))
+
+    def _expunge_without_uidplus(self, ours: set[int]) -> None:
+        marked = self._run("search", lambda c: set(c.search(["DELETED"])))
+        if not marked <= ours:
+            raise FolderError(
+                f"{self._repo.name}: {self.name!r}: the server lacks UIDPLUS and other messages "
+                "are marked deleted; left ours marked \\Deleted instead of expunging theirs"
+            )
+        self._run("expunge", lambda c: c.expunge())
+
+    def close(self) -> None:
+        """Forget the folder; the selection stays until another folder is selected."""
+        self._closed = True
+
+
+def _uid(id: MsgId) -> int | None:
+    return int(id) if id.isascii() and id.isdigit() and int(id) > 0 else None
+
+
+def _uid_command(client: Client, command: str, *args: str) -> list[Any]:
+    """``UID <command>``; the untagged FETCH data it brought, stale ones dropped first."""
+    imap = client._imap
+    imap.untagged_responses.pop("FETCH", None)
+    typ, data = imap.uid(command, *args)
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"UID {command} failed: {imap_parse.describe_data(data)}")
+    return [item for item in data if item is not None]
+
+
+def _pipelined(client: Client, commands: list[tuple[str, ...]]) -> list[Any]:
+    return imap_pipeline.uid_commands(client._imap, commands)
+
+
+def _uid_search(client: Client, *criteria: str) -> list[int]:
+    imap = client._imap
+    imap.untagged_responses.pop("SEARCH", None)
+    typ, data = imap.uid("SEARCH", *criteria)
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"UID SEARCH failed: {imap_parse.describe_data(data)}")
+    return [int(n) for line in data if line for n in line.split()]
+
+
+def _listing(client: Client) -> list[Any] | None:
+    """The listing's FETCH data; None when the server refused the command itself."""
+    try:
+        return _uid_command(client, "FETCH", "1:*", "(UID FLAGS RFC822.SIZE)")
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error:
+        return None
