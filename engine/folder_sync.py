@@ -82,9 +82,19 @@ def sync_folder(w: Worker, pair: FolderPair) -> SyncCounts:
     if not w.options.full and _unchanged(record, stamps) and not w.status.pending(record.id):
         report.debug("unchanged on both sides since the last sync")
         return SyncCounts()
-    local = _open(w.local, pair.local, w.options.dry_run and pair.create_local)
+    local = _open(
+        w.local,
+        pair.local,
+        w.options.dry_run and pair.create_local,
+        _since(w, record, stamps, Side.LOCAL),
+    )
     try:
-        remote = _open(w.remote, pair.remote, w.options.dry_run and pair.create_remote)
+        remote = _open(
+            w.remote,
+            pair.remote,
+            w.options.dry_run and pair.create_remote,
+            _since(w, record, stamps, Side.REMOTE),
+        )
         try:
             folders = {Side.LOCAL: local, Side.REMOTE: remote}
             counts, clean, before = _sync_open(w, report, record, folders, stamps)
@@ -341,11 +351,30 @@ def _within_maxsize(plan: Plan, limit: int, report: Reporter) -> tuple[Plan, Syn
     return Plan(kept, plan.notes), SyncCounts(too_large=len(big))
 
 
-def _open(repo: Repository, name: str, missing: bool) -> Folder:
-    """The folder; in a dry run a folder we would have created is simply empty."""
+def _open(repo: Repository, name: str, missing: bool, since: int | None) -> Folder:
+    """The folder; in a dry run a folder we would have created is simply empty.
+
+    A server asked for its changes since ``since`` gets that question in the
+    round trip that opens the folder.
+    """
     if missing:
         return _EmptyFolder(name)
+    expecting = getattr(repo, "open_folder_expecting", None)
+    if since is not None and expecting is not None:
+        opened: Folder = expecting(name, since)
+        return opened
     return repo.open_folder(name)
+
+
+def _since(
+    w: Worker, record: FolderRecord, stamps: dict[Side, str | None], side: Side
+) -> int | None:
+    """The MODSEQ to ask a side's changes since, when it changed since a clean sync."""
+    modseq = record.highestmodseq(side.value)
+    recorded = record.stamp(side.value)
+    if w.options.full or modseq is None or recorded is None or stamps[side] == recorded:
+        return None
+    return modseq
 
 
 def _check_validity(

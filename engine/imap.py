@@ -19,7 +19,7 @@ import imaplib
 from collections.abc import Sequence
 from typing import Any
 
-from engine import imap_parse, imap_state, imap_utf7
+from engine import imap_parse, imap_pipeline, imap_state, imap_utf7
 from engine.errors import FolderError, SyncError
 from engine.imap_connect import Client, connect, describe
 from engine.imap_folder import ImapFolder
@@ -196,6 +196,14 @@ class ImapRepository:
         folder.select()
         return folder
 
+    def open_folder_expecting(self, name: str, modseq: int) -> ImapFolder:
+        """Open ``name`` and, in the same round trip, ask what changed since ``modseq``
+        (the folder's ``changes_since(modseq)`` then answers from that)."""
+        folder = ImapFolder(self, name, self.wire_name(name))
+        folder.expect_changes(modseq)
+        folder.select()
+        return folder
+
     def select(self, folder: ImapFolder) -> dict[bytes, Any]:
         """SELECT (EXAMINE when read-only) ``folder``, making it the current one."""
         readonly = self.settings.readonly
@@ -207,6 +215,26 @@ class ImapRepository:
         )
         self._selected = folder
         return response
+
+    def select_with_changes(
+        self, folder: ImapFolder, modseq: int
+    ) -> tuple[dict[bytes, Any], list[Any], list[Any]]:
+        """SELECT and the CHANGEDSINCE listing in one round trip (see imap_pipeline):
+        the SELECT's numbers, the FETCH data and the VANISHED lines."""
+        name = "EXAMINE" if self.settings.readonly else "SELECT"
+        qresync = self.enabled_qresync()
+        fetch = ("1:*", imap_state.CHANGES_ITEMS, imap_state.changes_modifier(modseq, qresync))
+        self._selected = None  # a failed SELECT leaves no mailbox selected
+
+        def both(c: Client) -> tuple[dict[bytes, Any], list[Any], list[Any]]:
+            mailbox = imap_parse.quoted(folder.wire)
+            untagged, fetched = imap_pipeline.select_and_fetch(c._imap, name, mailbox, fetch)
+            vanished = untagged.pop("VANISHED", [])
+            return c._process_select_response(untagged), fetched, vanished
+
+        out: tuple[dict[bytes, Any], list[Any], list[Any]] = self.run("opening", folder.name, both)
+        self._selected = folder
+        return out
 
     def current(self, folder: ImapFolder) -> Client:
         """The client with ``folder`` selected (again, after a reconnect or another folder)."""

@@ -47,12 +47,23 @@ class ImapFolder:
         self._repo = repo
         self._state: FolderState | None = None
         self._changed = False  # we wrote since the last SELECT: state() re-selects
+        self._expect: int | None = None  # the next SELECT also asks for changes since
+        self._prefetched: tuple[int, list[Any], list[Any]] | None = None  # its answer
         self._closed = False
 
     # -- selection and state -----------------------------------------------
 
+    def expect_changes(self, modseq: int) -> None:
+        """The next SELECT asks, in the same round trip, what changed since ``modseq``."""
+        self._expect = modseq
+
     def select(self) -> None:
-        response = self._repo.select(self)
+        modseq, self._expect, self._prefetched = self._expect, None, None
+        if modseq is not None and self._repo.has_capability("CONDSTORE"):
+            response, fetched, vanished = self._repo.select_with_changes(self, modseq)
+            self._prefetched = (modseq, fetched, vanished)
+        else:
+            response = self._repo.select(self)
         state = imap_state.state_from(response)
         old = self._state
         if old is not None and old.uidvalidity != state.uidvalidity:
@@ -125,7 +136,8 @@ class ImapFolder:
     # -- writing -----------------------------------------------------------
 
     def changes_since(self, modseq: int, known: Callable[[], Collection[MsgId]]) -> Changes | None:
-        """CHANGEDSINCE, with VANISHED where QRESYNC is enabled: one round trip."""
+        """CHANGEDSINCE, with VANISHED where QRESYNC is enabled: one round trip, or
+        none when it went out with the SELECT (``expect_changes``)."""
         if self.state().highestmodseq is None or not self._repo.has_capability("CONDSTORE"):
             return None
         qresync = self._repo.enabled_qresync()
@@ -134,6 +146,16 @@ class ImapFolder:
         def uids() -> list[int]:
             return [int(id) for id in known() if _uid(id) is not None]
 
+        prefetched, self._prefetched = self._prefetched, None
+        if prefetched is not None and prefetched[0] == modseq:  # asked with the SELECT
+            _, fetched, vanished = prefetched
+            found: Changes = self._run(
+                "changes",
+                lambda c: imap_state.changes_from(
+                    c._imap, fetched, vanished, uids, exists, qresync
+                ),
+            )
+            return found
         changes: Changes = self._run(
             "changes", lambda c: imap_state.changes_since(c._imap, modseq, uids, exists, qresync)
         )

@@ -28,13 +28,7 @@ def uid_commands(imap: imaplib.IMAP4, commands: Sequence[tuple[str, ...]]) -> li
     tags = [imap._command("UID", *command) for command in commands]
     refused: Exception | None = None
     for tag, command in zip(tags, commands, strict=True):
-        try:
-            typ, data = imap._command_complete("UID", tag)
-        except imaplib.IMAP4.abort:
-            raise  # the connection is gone: nothing more to read
-        except imaplib.IMAP4.error as exc:  # BAD
-            refused = refused or exc
-            continue
+        typ, data = _answer(imap, "UID", tag)
         if typ != "OK" and refused is None:
             refused = imaplib.IMAP4.error(
                 f"UID {command[0]} failed: {imap_parse.describe_data(data)}"
@@ -43,3 +37,44 @@ def uid_commands(imap: imaplib.IMAP4, commands: Sequence[tuple[str, ...]]) -> li
     if refused is not None:
         raise refused
     return [item for item in fetched if item is not None]
+
+
+def select_and_fetch(
+    imap: imaplib.IMAP4, name: str, mailbox: str | bytes, fetch: Sequence[str]
+) -> tuple[dict[str, list[Any]], list[Any]]:
+    """SELECT (or EXAMINE) ``mailbox`` with ``UID FETCH <fetch>`` right behind it.
+
+    What imaplib's select() does, except that the FETCH goes out before the
+    SELECT's answer is read.  Were the SELECT refused, no mailbox would be
+    selected (RFC 3501), so the FETCH cannot read another folder: it fails too,
+    and the refusal of the SELECT is what is raised.  Returns the untagged
+    responses (the SELECT's numbers, and VANISHED) and the FETCH data.
+    """
+    readonly = name == "EXAMINE"
+    imap.untagged_responses = {}
+    imap.is_readonly = readonly
+    select_tag = imap._command(name, mailbox)
+    imap.state = "SELECTED"  # imaplib sends UID commands in no other state
+    fetch_tag = imap._command("UID", "FETCH", *fetch)
+    selected = _answer(imap, name, select_tag)
+    fetched = _answer(imap, "UID", fetch_tag)
+    if selected[0] != "OK":
+        imap.state = "AUTH"
+        raise imaplib.IMAP4.error(f"{name} failed: {imap_parse.describe_data(selected[1])}")
+    if "READ-ONLY" in imap.untagged_responses and not readonly:
+        raise imap.readonly(f"{mailbox!r} is not writable")
+    if fetched[0] != "OK":
+        raise imaplib.IMAP4.error(f"UID FETCH failed: {imap_parse.describe_data(fetched[1])}")
+    data = imap.untagged_responses.pop("FETCH", [])
+    return imap.untagged_responses, [item for item in data if item is not None]
+
+
+def _answer(imap: imaplib.IMAP4, name: str, tag: str) -> tuple[str, list[Any]]:
+    """A command's tagged answer; a BAD comes back as one, not as an exception."""
+    try:
+        typ, data = imap._command_complete(name, tag)
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error as exc:
+        return "BAD", [str(exc).encode()]
+    return typ, data

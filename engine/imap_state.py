@@ -94,6 +94,13 @@ def pipelined_status(
     return parse_status(_status_lines(imap))
 
 
+CHANGES_ITEMS = "(UID FLAGS RFC822.SIZE)"
+
+
+def changes_modifier(modseq: int, qresync: bool) -> str:
+    return f"(CHANGEDSINCE {modseq}{' VANISHED' if qresync else ''})"
+
+
 def changes_since(
     imap: imaplib.IMAP4,
     modseq: int,
@@ -101,21 +108,33 @@ def changes_since(
     exists: int,
     qresync: bool,
 ) -> Changes:
-    """``UID FETCH 1:* (...) (CHANGEDSINCE modseq [VANISHED])`` on the selected folder.
+    """``UID FETCH 1:* (...) (CHANGEDSINCE modseq [VANISHED])`` on the selected folder."""
+    for kind in ("FETCH", "VANISHED"):
+        imap.untagged_responses.pop(kind, None)
+    typ, data = imap.uid("FETCH", "1:*", CHANGES_ITEMS, changes_modifier(modseq, qresync))
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"UID FETCH CHANGEDSINCE failed: {data}")
+    vanished = imap.untagged_responses.pop("VANISHED", [])
+    return changes_from(imap, data, vanished, known, exists, qresync)
+
+
+def changes_from(
+    imap: imaplib.IMAP4,
+    fetched: list[Any],
+    vanished_lines: list[Any],
+    known: Callable[[], Iterable[int]],
+    exists: int,
+    qresync: bool,
+) -> Changes:
+    """The changes from a CHANGEDSINCE answer (sent alone, or right behind the SELECT).
 
     ``known`` (the UIDs the status holds) is asked for only without QRESYNC,
     where removals have to be found by counting and searching.
     """
-    for kind in ("FETCH", "VANISHED"):
-        imap.untagged_responses.pop(kind, None)
-    modifier = f"(CHANGEDSINCE {modseq}{' VANISHED' if qresync else ''})"
-    typ, data = imap.uid("FETCH", "1:*", "(UID FLAGS RFC822.SIZE)", modifier)
-    if typ != "OK":
-        raise imaplib.IMAP4.error(f"UID FETCH CHANGEDSINCE failed: {data}")
-    listed = imap_parse.parse_listing(item for item in data if item is not None)
+    listed = imap_parse.parse_listing(item for item in fetched if item is not None)
     changed = [MessageInfo(str(uid), flags, size) for uid, flags, size in sorted(listed.values())]
     if qresync:
-        vanished = parse_vanished(imap.untagged_responses.pop("VANISHED", []))
+        vanished = parse_vanished(vanished_lines)
     else:
         vanished = _vanished_by_search(imap, set(known()), set(listed), exists)
     return Changes(changed, {str(uid) for uid in vanished})

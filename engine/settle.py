@@ -70,6 +70,9 @@ def settled_state(
 
     Raises NotSettled when the stamp is too fresh to trust yet (see ``settle_later``).
     """
+    expect = getattr(folder, "expect_changes", None)
+    if expect is not None and before.highestmodseq is not None:
+        expect(before.highestmodseq)  # with the SELECT that reads the new state
     after = _fresh_state(repo, folder)
     if after is None:
         return None

@@ -429,3 +429,29 @@ def test_tracer_redacts_secrets_and_literals() -> None:
     assert 'C: A3 APPEND "Box" {11+} <literal of 11 bytes follows>' in lines
     assert "hello" not in "\n".join(lines)
     assert lines[-1] == "C: A4 NOOP"
+
+
+def test_changes_asked_with_the_select(dovecot: DovecotUser) -> None:
+    """The CHANGEDSINCE listing rides along with the SELECT; a SELECT the server
+    refuses takes its FETCH down with it and leaves the connection fit for the next."""
+    repo = dovecot.repository()
+    box = _box(repo)
+    box.append(Message(b"Subject: a\r\n\r\na\r\n", frozenset()))
+    box.append(Message(b"Subject: b\r\n\r\nb\r\n", frozenset("S")))
+    modseq = box.state().highestmodseq
+    box.set_flags("2", frozenset("F"), frozenset())
+    box.delete(["1"])
+    box.append(Message(b"Subject: c\r\n\r\nc\r\n", frozenset()))
+
+    with pytest.raises(FolderError):
+        repo.open_folder_expecting("Nowhere", modseq)
+    again = repo.open_folder_expecting("Box", modseq)
+    changes = again.changes_since(modseq, lambda: ["1", "2"])
+
+    assert changes is not None
+    assert sorted((m.id, "".join(sorted(m.flags))) for m in changes.changed) == [
+        ("2", "FS"),
+        ("3", ""),
+    ]
+    assert changes.gone == {"1"}
+    assert again.changes_since(modseq, lambda: ["1", "2"]) == changes  # asked again: same

@@ -12,6 +12,7 @@ import pytest
 from engine import maildir_stamps
 from engine.account_sync import AccountResult, sync_account
 from engine.events import discard
+from engine.imap_connect import Client
 from engine.settings import AccountSettings
 from engine.status import Pair, StatusDB
 from tests.fixtures.dovecot import DovecotUser
@@ -165,10 +166,18 @@ def test_server_changes_read_only_the_status_rows_they_name(
 
     monkeypatch.setattr(StatusDB, "pairs", pairs)
     monkeypatch.setattr(StatusDB, "pairs_of", pairs_of)
-    result, _ = traced(settings)
+    result, lines = traced(settings)
 
     assert result.ok and (result.counts.flags_local, result.counts.deleted_local) == (1, 1)
     assert looked_up == [2], looked_up
+    # The folder is opened and asked for its changes in one round trip.
+    sent = commands(lines)
+    assert [s for s in sent if s.startswith(("SELECT", "UID FETCH"))] == [
+        'SELECT "Archive"',
+        "UID FETCH 1:* (UID FLAGS RFC822.SIZE) (CHANGEDSINCE "
+        + sent[sent.index('SELECT "Archive"') + 1].split("CHANGEDSINCE ")[1],
+    ], sent
+    assert round_trips(lines, ("SELECT", "UID FETCH")) == 1, lines
     files = [
         p.name for sub in ("cur", "new") for p in (tmp_path / "Mail" / "Archive" / sub).iterdir()
     ]
@@ -216,9 +225,48 @@ def test_local_flag_changes_and_deletions_take_one_round_trip_each(
     sent = commands(lines)
     assert len([s for s in sent if s.startswith(("UID STORE", "UID EXPUNGE"))]) == 4, sent
     assert round_trips(lines) == 2, lines
+    # Opening the unchanged server folder, then (settling) its new state with its
+    # changes since the sync began, read together.
+    assert [s.split(" (")[0] for s in sent if s.startswith(("SELECT", "UID FETCH"))] == [
+        'SELECT "Archive"',
+        'SELECT "Archive"',
+        "UID FETCH 1:*",
+    ], sent
+    assert round_trips(lines, ("SELECT", "UID FETCH")) == 2, lines
     client.select_folder("Archive")
     flags = client.fetch(client.search(), ["FLAGS"]).values()
     local = [p.name.partition(":2,")[2] for d in (cur, cur.parent / "new") for p in d.iterdir()]
     assert len(flags) == len(local) == 18
     assert sum(b"\\Flagged" in f[b"FLAGS"] for f in flags) == sum("F" in x for x in local)
     assert sum(b"\\Seen" in f[b"FLAGS"] for f in flags) == sum("S" in x for x in local)
+
+
+def test_condstore_without_qresync_finds_removals_by_counting_and_searching(
+    tmp_path: Path, dovecot: DovecotUser, settled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server with CONDSTORE only (QRESYNC hidden from the client): the changes still
+    come with the SELECT, and a removal is found by one UID SEARCH."""
+    has = Client.has_capability
+    monkeypatch.setattr(Client, "has_capability", lambda self, c: c != "QRESYNC" and has(self, c))
+    client = dovecot.client()
+    populate(client, 30)
+    settings = account(tmp_path, dovecot)
+    traced(settings)
+    traced(settings)
+    client.select_folder("Archive")
+    uids = sorted(client.search())
+    client.add_flags(uids[4], [b"\\Flagged"])
+    client.delete_messages(uids[8])
+    client.expunge()
+    client.append("Archive", message("Archive", 555))
+
+    result, lines = traced(settings)
+
+    c = result.counts
+    assert result.ok and (c.flags_local, c.deleted_local, c.copied_to_local) == (1, 1, 1), c
+    sent = commands(lines)
+    assert not [s for s in sent if "VANISHED" in s or s.startswith("ENABLE QRESYNC")], sent
+    assert len([s for s in sent if s.startswith("UID SEARCH")]) == 1, sent
+    assert round_trips(lines, ("SELECT", "UID FETCH")) <= 3, lines  # open+changes, body, settle
+    again, _ = traced(settings)
+    assert again.ok and again.counts.changes == 0
