@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from engine.errors import Aborted, FolderError, MassDeleteError, UidValidityError
-from engine.events import PlannedAction, SyncCounts, ThreadState
+from engine.dry_run import EmptyFolder, report_plan
+from engine.errors import Aborted, MassDeleteError, UidValidityError
+from engine.events import SyncCounts, ThreadState
 from engine.executor import Executor
 from engine.folders import FolderPair
 from engine.planner import (
     Copy,
-    Delete,
-    Link,
     Plan,
     Policy,
-    Record,
-    Reflag,
     Side,
     as_listing,
     mass_deletion,
@@ -35,8 +32,6 @@ from engine.reconcile import reconcile
 from engine.report import Reporter
 from engine.repository import (
     Changes,
-    FetchedMessage,
-    Flags,
     Folder,
     FolderState,
     MessageInfo,
@@ -282,7 +277,7 @@ def _sync_open(
         left_out = left_out + too_large
     _guard(plan, sizes, w.options)
     if w.options.dry_run:
-        return _report_plan(plan, report) + left_out, False, states
+        return report_plan(plan, report) + left_out, False, states
     executor = Executor(
         folders[Side.LOCAL], folders[Side.REMOTE], w.status, record.id, report, w.options, w.cancel
     )
@@ -358,7 +353,7 @@ def _open(repo: Repository, name: str, missing: bool, since: int | None) -> Fold
     round trip that opens the folder.
     """
     if missing:
-        return _EmptyFolder(name)
+        return EmptyFolder(name)
     expecting = getattr(repo, "open_folder_expecting", None)
     if since is not None and expecting is not None:
         opened: Folder = expecting(name, since)
@@ -414,91 +409,3 @@ def _guard(plan: Plan, sizes: Callable[[], dict[Side, int]], options: SyncOption
             f"this sync {why}, so nothing was done in this folder; if the deletion is "
             "intended, run again with --force-deletes (or raise mass_delete_guard)"
         )
-
-
-def _report_plan(plan: Plan, report: Reporter) -> SyncCounts:
-    """A dry run's result: each action as an event, counted as if done."""
-    for line in describe(plan.actions):
-        report.emit(PlannedAction(report.account, report.folder or "", line))
-    return planned_counts(plan)
-
-
-def describe(actions: Iterable[object]) -> Iterator[str]:
-    for a in actions:
-        if isinstance(a, Copy):
-            size = f", {a.size} bytes" if a.size is not None else ""
-            yield f"copy {a.to.other.value} message {a.src} to {a.to.value}{size}"
-        elif isinstance(a, Delete):
-            yield f"delete {a.side.value} message {a.id}"
-        elif isinstance(a, Reflag):
-            yield from _describe_flags(a)
-        elif isinstance(a, Link):
-            yield f"link local message {a.local} with remote message {a.remote}"
-        elif isinstance(a, Record) and a.new is None:
-            yield f"forget status of {a.old.local or '-'} / {a.old.remote or '-'}"
-
-
-def _describe_flags(a: Reflag) -> Iterator[str]:
-    for side in (Side.LOCAL, Side.REMOTE):
-        add, remove = a.change(side)
-        id = a.pair.local if side is Side.LOCAL else a.pair.remote
-        if (add or remove) and id is not None:
-            change = " ".join([*("+" + f for f in sorted(add)), *("-" + f for f in sorted(remove))])
-            yield f"flags of {side.value} message {id}: {change}"
-
-
-def planned_counts(plan: Plan) -> SyncCounts:
-    copies = [a for a in plan.actions if isinstance(a, Copy)]
-    reflags = [a for a in plan.actions if isinstance(a, Reflag)]
-    return SyncCounts(
-        copied_to_local=sum(1 for a in copies if a.to is Side.LOCAL),
-        copied_to_remote=sum(1 for a in copies if a.to is Side.REMOTE),
-        deleted_local=plan.deletions(Side.LOCAL),
-        deleted_remote=plan.deletions(Side.REMOTE),
-        flags_local=sum(1 for a in reflags if any(a.change(Side.LOCAL))),
-        flags_remote=sum(1 for a in reflags if any(a.change(Side.REMOTE))),
-        bytes=sum(a.size or 0 for a in copies),
-    )
-
-
-class _EmptyFolder:
-    """A folder that does not exist yet, as a dry run sees it."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def state(self) -> FolderState:
-        return FolderState(uidvalidity=None, messages=0)
-
-    def list_messages(self) -> list[MessageInfo]:
-        return []
-
-    def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
-        return iter(())
-
-    def ids_since(self, since: float, ids: Sequence[MsgId]) -> set[MsgId]:
-        return set()
-
-    def changes_since(self, modseq: int, known: Callable[[], Collection[MsgId]]) -> Changes | None:
-        return None
-
-    def append(self, message: object) -> MsgId | None:
-        raise FolderError(f"folder {self.name!r} does not exist (dry run)")
-
-    def append_many(self, messages: Sequence[object]) -> list[MsgId | None] | None:
-        raise FolderError(f"folder {self.name!r} does not exist (dry run)")
-
-    def set_flags(self, id: MsgId, add: frozenset[str], remove: frozenset[str]) -> None:
-        raise FolderError(f"folder {self.name!r} does not exist (dry run)")
-
-    def set_flags_many(self, ids: Sequence[MsgId], add: Flags, remove: Flags) -> set[MsgId]:
-        raise FolderError(f"folder {self.name!r} does not exist (dry run)")
-
-    def flush(self) -> None:
-        pass  # nothing is held back
-
-    def delete(self, ids: Iterable[MsgId]) -> None:
-        raise FolderError(f"folder {self.name!r} does not exist (dry run)")
-
-    def close(self) -> None:
-        pass
