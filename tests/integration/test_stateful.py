@@ -6,6 +6,7 @@ import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,6 +38,28 @@ def commands(lines: list[str]) -> list[str]:
     return [line[3:].split(" ", 1)[1] for line in lines if line.startswith("C: ")]
 
 
+def synced_twice(tmp_path: Path, dovecot: DovecotUser, count: int) -> AccountSettings:
+    """``count`` messages per folder, synced twice (the second run records the stamps
+    of the folders the first one created)."""
+    populate(dovecot.client(), count)
+    settings = account(tmp_path, dovecot)
+    traced(settings)
+    traced(settings)
+    return settings
+
+
+def change_archive(client: Any, flag: int, delete: int, new: int | None = None) -> list[int]:
+    """Another client flags one message of Archive, expunges one, maybe adds one."""
+    client.select_folder("Archive")
+    uids = sorted(client.search())
+    client.add_flags(uids[flag], [b"\\Flagged"])
+    client.delete_messages(uids[delete])
+    client.expunge()
+    if new is not None:
+        client.append("Archive", message("Archive", new))
+    return uids
+
+
 @pytest.fixture
 def settled(monkeypatch: pytest.MonkeyPatch) -> None:
     """Trust Maildir stamps at once (the tests make no change in the same clock tick)."""
@@ -61,17 +84,8 @@ def test_noop_sync_selects_no_folder(tmp_path: Path, dovecot: DovecotUser, settl
 def test_one_flag_change_fetches_one_message(
     tmp_path: Path, dovecot: DovecotUser, settled: None
 ) -> None:
-    client = dovecot.client()
-    populate(client, 50)
-    settings = account(tmp_path, dovecot)
-    traced(settings)
-    traced(settings)
-    client.select_folder("Archive")
-    uid = sorted(client.search())[5]
-    client.add_flags(uid, [b"\\Flagged"])
-    client.delete_messages(sorted(client.search())[7])
-    client.expunge()
-    client.append("Archive", message("Archive", 777))
+    settings = synced_twice(tmp_path, dovecot, 50)
+    change_archive(dovecot.client(), flag=5, delete=7, new=777)
 
     result, lines = traced(settings)
 
@@ -114,10 +128,7 @@ def test_a_local_change_reads_nothing_from_the_unchanged_server(
 ) -> None:
     """Only the Maildir changed: the server's folder is SELECTed for the STORE, and its
     SELECT numbers, the recorded ones, stand for its listing (no CHANGEDSINCE fetch)."""
-    populate(dovecot.client(), 20)
-    settings = account(tmp_path, dovecot)
-    traced(settings)
-    traced(settings)
+    settings = synced_twice(tmp_path, dovecot, 20)
     cur = tmp_path / "Mail" / "Archive" / "cur"
     name = sorted(p.name for p in cur.iterdir() if "F" not in p.name.partition(":2,")[2])[0]
     (cur / name).rename(cur / (name + "F" if ":2," in name else name + ":2,F"))
@@ -139,16 +150,9 @@ def test_server_changes_read_only_the_status_rows_they_name(
 ) -> None:
     """QRESYNC told what changed, and the Maildir is as recorded: the plan comes from the
     pairs those changes name, never from the whole status of the folder."""
+    settings = synced_twice(tmp_path, dovecot, 40)
     client = dovecot.client()
-    populate(client, 40)
-    settings = account(tmp_path, dovecot)
-    traced(settings)
-    traced(settings)
-    client.select_folder("Archive")
-    uids = sorted(client.search())
-    client.add_flags(uids[3], [b"\\Flagged"])
-    client.delete_messages(uids[9])
-    client.expunge()
+    change_archive(client, flag=3, delete=9)
     looked_up: list[int] = []
     whole = StatusDB.pairs
     named = StatusDB.pairs_of
@@ -206,11 +210,8 @@ def test_local_flag_changes_and_deletions_take_one_round_trip_each(
 ) -> None:
     """Two different flag changes and two deletions: the STOREs go out together, and
     the STORE of \\Deleted goes out with its EXPUNGE."""
+    settings = synced_twice(tmp_path, dovecot, 20)
     client = dovecot.client()
-    populate(client, 20)
-    settings = account(tmp_path, dovecot)
-    traced(settings)
-    traced(settings)
     cur = tmp_path / "Mail" / "Archive" / "cur"
     seen = sorted(p.name for p in cur.iterdir() if p.name.endswith(":2,S"))
     os.rename(cur / seen[0], cur / (seen[0] + "F").replace(":2,SF", ":2,FS"))  # +F
@@ -248,17 +249,8 @@ def test_condstore_without_qresync_finds_removals_by_counting_and_searching(
     come with the SELECT, and a removal is found by one UID SEARCH."""
     has = Client.has_capability
     monkeypatch.setattr(Client, "has_capability", lambda self, c: c != "QRESYNC" and has(self, c))
-    client = dovecot.client()
-    populate(client, 30)
-    settings = account(tmp_path, dovecot)
-    traced(settings)
-    traced(settings)
-    client.select_folder("Archive")
-    uids = sorted(client.search())
-    client.add_flags(uids[4], [b"\\Flagged"])
-    client.delete_messages(uids[8])
-    client.expunge()
-    client.append("Archive", message("Archive", 555))
+    settings = synced_twice(tmp_path, dovecot, 30)
+    change_archive(dovecot.client(), flag=4, delete=8, new=555)
 
     result, lines = traced(settings)
 
