@@ -7,10 +7,14 @@ dashboard prints on its way out (the problems and the closing line) and the
 screen is never touched; otherwise, or at once when something needs an answer
 (a password), it starts with every held event replayed.
 
-urwid is loaded at once all the same, while the sync threads mostly wait on
-their connections: loaded a moment later, in the middle of the transfers, it
-competes with them for the interpreter and measurably slows a long sync.
-``preload=False`` (the quick-run test) skips that.
+urwid (about 80 ms of imports) is loaded only then, so a run that is over
+within the second (a no-op, a resync after a few changes) never loads it: with
+urwid loaded at the start, tests/bench/ui_overhead.py --resync found a no-op
+half as slow again as with ``-u quiet``; now it is within the noise.  A long
+sync loads it a second in, while it transfers: its first sync of 2,000
+messages took 1.05 and 1.10 times as long as with ``-u quiet`` in two runs on
+2026-11-30 (the machine's noise is about 10%), where loading urwid at the start
+gave 1.06 to 1.11.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from ui.base import Commands, EventSource, Frontend
 from ui.blinken_model import DashboardModel
 from ui.blinken_report import print_report
 
-GRACE = 0.1  # seconds a run may take before the dashboard appears
+GRACE = 1.0  # seconds a run may take before the dashboard appears
 _POLL = 0.05
 _END_POLL = 0.002
 _END_WAIT = 0.5  # RunFinished is queued just before the run says it has finished
@@ -51,10 +55,6 @@ class Replay:
         self._live.set_waker(waker)
 
 
-def _preload() -> None:
-    import ui.blinkenlights  # noqa: F401  (urwid: see the module docstring)
-
-
 def _start_dashboard(**options: Any) -> Frontend:
     from ui.blinkenlights import Blinkenlights
 
@@ -70,17 +70,13 @@ class DeferredDashboard:
         grace: float = GRACE,
         clock: Callable[[], float] = time.monotonic,
         start: Callable[..., Frontend] = _start_dashboard,
-        preload: bool = True,
         **options: Any,
     ) -> None:
         self._stream, self._debug, self._grace, self._clock = stream, debug, grace, clock
         self._start = start
-        self._preload = preload and start is _start_dashboard
         self._options = options
 
     def run(self, events: EventSource, commands: Commands) -> None:
-        if self._preload:
-            _preload()
         held = self._hold(events, commands)
         if commands.finished() and not any(isinstance(e, PasswordRequest) for e in held):
             model = DashboardModel(commands.accounts, debug=self._debug)

@@ -15,7 +15,8 @@ gives blinken's CPU seconds.  It prints both, their medians and the ratios
 dashboard/quiet; the target is a wall-time ratio of at most 1.10, and the exit
 status is 1 when it is over.  On a busy machine wall times are noisy (other
 processes compete for the CPUs): the CPU ratio is the steadier figure, and
-``--runs 7`` gives steadier medians.
+``--runs 7`` gives steadier medians.  ``--resync`` times runs that find nothing
+to do instead (a Maildir synced once beforehand, reused by every run).
 """
 
 from __future__ import annotations
@@ -119,20 +120,25 @@ def timed_command(directory: Path, config: Path, ui: str) -> str:
     )
 
 
-def one_run(tmux: Tmux, work: Path, server: Server, ui: str, label: str) -> Timing:
-    """Wall and CPU seconds of the blinken process syncing everything into a fresh Maildir."""
+def one_run(
+    tmux: Tmux, work: Path, server: Server, ui: str, label: str, config: Path | None = None
+) -> Timing:
+    """Wall and CPU seconds of one blinken process: syncing everything into a fresh
+    Maildir, or (``config`` of a synced one) a resync that finds nothing to do."""
     directory = work / label
     directory.mkdir()
-    config = write_config(directory, server)
+    fresh = config is None
+    config = config or write_config(directory, server)
     tmux.run(label, timed_command(directory, config, ui))
     _wait_for(directory / "end")
     status = (directory / "rc").read_text().strip()
     if status != "0":
         raise RuntimeError(f"{label}: blinken -u {ui} exited with status {status}")
-    _check_synced(directory / "Mail", server.messages, label)
+    _check_synced(config.parent / "Mail", server.messages, label)
     start = float((directory / "start").read_text())
     wall = float((directory / "end").read_text()) - start
-    shutil.rmtree(directory / "Mail")  # ~100 MB a run: keep the disk tidy
+    if fresh and label != "synced":
+        shutil.rmtree(directory / "Mail")  # ~100 MB a run: keep the disk tidy
     return Timing(wall, _children_cpu((directory / "cpu").read_text()))
 
 
@@ -159,15 +165,20 @@ def _check_synced(maildir: Path, expected: int, label: str) -> None:
         raise RuntimeError(f"{label}: {found} messages in the Maildir, expected {expected}")
 
 
-def benchmark(server: Server, runs: int, warmup: int) -> dict[str, list[Timing]]:
+def benchmark(server: Server, runs: int, warmup: int, resync: bool) -> dict[str, list[Timing]]:
     times: dict[str, list[Timing]] = {ui: [] for ui in UIS}
     tmux = Tmux()
     try:
         with tempfile.TemporaryDirectory(prefix="blinken-ui-overhead-") as tmp:
+            synced = None
+            if resync:  # one first sync (and one more to record every folder's stamps)
+                one_run(tmux, Path(tmp), server, "quiet", "synced")
+                synced = Path(tmp) / "synced" / "config"
+                one_run(tmux, Path(tmp), server, "quiet", "stamped", synced)
             for n in range(warmup + runs):
                 for ui in UIS:  # alternating, so drift hits both alike
                     label = f"{'warmup' if n < warmup else 'run'}-{n}-{ui}"
-                    timing = one_run(tmux, Path(tmp), server, ui, label)
+                    timing = one_run(tmux, Path(tmp), server, ui, label, synced)
                     print(f"  {label}: {timing.wall:.2f} s, CPU {timing.cpu:.2f} s", flush=True)
                     if n >= warmup:
                         times[ui].append(timing)
@@ -198,10 +209,15 @@ def ratio(times: dict[str, list[Timing]], kind: str) -> float:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description="Time a first sync: dashboard against -u quiet.")
+    p = argparse.ArgumentParser(
+        description="Time a first sync (or a no-op resync): dashboard against -u quiet."
+    )
     p.add_argument("--messages", type=int, default=2000, help="corpus size (2000)")
     p.add_argument("--runs", type=int, default=3, help="timed runs per UI (3)")
     p.add_argument("--warmup", type=int, default=1, help="uncounted runs per UI first (1)")
+    p.add_argument(
+        "--resync", action="store_true", help="time no-op resyncs of a synced Maildir instead"
+    )
     return p
 
 
@@ -212,10 +228,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"filling a throwaway Dovecot with {ns.messages} messages ...", flush=True)
     with filled_server(ns.messages) as server:
-        times = benchmark(server, ns.runs, ns.warmup)
+        times = benchmark(server, ns.runs, ns.warmup, ns.resync)
     wall, cpu = ratio(times, "wall"), ratio(times, "cpu")
     verdict = "ok" if wall <= TARGET else "OVER TARGET"
-    print(f"\nfirst sync of {ns.messages} messages into a fresh Maildir, the blinken process:\n")
+    what = (
+        f"no-op resync of {ns.messages} messages already in the Maildir"
+        if ns.resync
+        else f"first sync of {ns.messages} messages into a fresh Maildir"
+    )
+    print(f"\n{what}, the blinken process:\n")
     print(table(times, "wall"))
     print(table(times, "cpu"))
     print(f"\nratio dashboard/quiet, wall medians: {wall:.3f}  (target <= {TARGET:.2f}: {verdict})")

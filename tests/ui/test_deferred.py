@@ -104,7 +104,7 @@ class Over:
 bus = EventBus()
 bus.emit(RunFinished(0))
 out = io.StringIO()
-create_frontend("blinkenlights", stream=out, preload=False).run(bus, Over())
+create_frontend("blinkenlights", stream=out).run(bus, Over())
 print("urwid" in sys.modules, "asyncio" in sys.modules, "\x1b[?1049h" in out.getvalue())
 """
 
