@@ -117,7 +117,13 @@ def _wait_exit(exit_file: Path) -> str:
     return exit_file.read_text().strip()
 
 
-@pytest.mark.parametrize("demo_pane", [(100, 30, "--messages 400 --attachments 1")], indirect=True)
+# Long enough that the abort lands mid-sync: the dashboard appears only a second in.
+MESSAGES = 1000
+
+
+@pytest.mark.parametrize(
+    "demo_pane", [(100, 30, f"--messages {MESSAGES} --attachments 1")], indirect=True
+)
 def test_abort_stops_the_sync_and_the_next_one_finishes_it(
     demo_pane: tuple[Pane, Path],
 ) -> None:
@@ -135,7 +141,7 @@ def test_abort_stops_the_sync_and_the_next_one_finishes_it(
     maildir = exit_file.parent / "demo" / "Mail"
     files = [p for p in maildir.rglob("*") if p.is_file() and p.parent.name in ("cur", "new")]
     ids = [_message_id(p.read_bytes()) for p in files]
-    assert len(ids) == len(set(ids)) == 400 + _trickled(ids)
+    assert len(ids) == len(set(ids)) == MESSAGES + _trickled(ids)
 
 
 def _message_id(data: bytes) -> bytes:
