@@ -227,7 +227,7 @@ def _decide(
     local, remote = views[Side.LOCAL], views[Side.REMOTE]
     pendings = w.status.pending(record.id)
     if isinstance(local, Changes) and isinstance(remote, Changes) and not pendings:
-        pairs = w.status.pairs_of(record.id, _named(local), _named(remote))
+        pairs = w.status.pairs_of(record.id, local.named(), remote.named())
 
         def recorded() -> dict[Side, int]:
             counts = w.status.counts(record.id)
@@ -245,10 +245,6 @@ def _decide(
         pairs = w.status.pairs(record.id)
     plan = make_plan(listings[Side.LOCAL], listings[Side.REMOTE], pairs, w.policy)
     return plan, lambda: {side: len(listing) for side, listing in listings.items()}
-
-
-def _named(changes: Changes) -> list[MsgId]:
-    return [*(m.id for m in changes.changed), *changes.gone]
 
 
 def _sync_open(

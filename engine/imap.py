@@ -16,7 +16,7 @@ the failed reconnect.
 from __future__ import annotations
 
 import imaplib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine import imap_parse, imap_pipeline, imap_state, imap_utf7
@@ -207,13 +207,9 @@ class ImapRepository:
     def select(self, folder: ImapFolder) -> dict[bytes, Any]:
         """SELECT (EXAMINE when read-only) ``folder``, making it the current one."""
         readonly = self.settings.readonly
-        self._selected = None  # a failed SELECT leaves no mailbox selected
-        response: dict[bytes, Any] = self.run(
-            "opening",
-            folder.name,
-            lambda c: c.select_folder(folder.wire, readonly=readonly),
+        response: dict[bytes, Any] = self._opening(
+            folder, lambda c: c.select_folder(folder.wire, readonly=readonly)
         )
-        self._selected = folder
         return response
 
     def select_with_changes(
@@ -224,7 +220,6 @@ class ImapRepository:
         name = "EXAMINE" if self.settings.readonly else "SELECT"
         qresync = self.enabled_qresync()
         fetch = ("1:*", imap_state.CHANGES_ITEMS, imap_state.changes_modifier(modseq, qresync))
-        self._selected = None  # a failed SELECT leaves no mailbox selected
 
         def both(c: Client) -> tuple[dict[bytes, Any], list[Any], list[Any]]:
             mailbox = imap_parse.quoted(folder.wire)
@@ -232,9 +227,15 @@ class ImapRepository:
             vanished = untagged.pop("VANISHED", [])
             return c._process_select_response(untagged), fetched, vanished
 
-        out: tuple[dict[bytes, Any], list[Any], list[Any]] = self.run("opening", folder.name, both)
-        self._selected = folder
+        out: tuple[dict[bytes, Any], list[Any], list[Any]] = self._opening(folder, both)
         return out
+
+    def _opening(self, folder: ImapFolder, action: Callable[[Client], Any]) -> Any:
+        """``action`` selects ``folder``; it is the current one only if that succeeded."""
+        self._selected = None  # a failed SELECT leaves no mailbox selected
+        result = self.run("opening", folder.name, action)
+        self._selected = folder
+        return result
 
     def current(self, folder: ImapFolder) -> Client:
         """The client with ``folder`` selected (again, after a reconnect or another folder)."""

@@ -147,18 +147,14 @@ class ImapFolder:
             return [int(id) for id in known() if _uid(id) is not None]
 
         prefetched, self._prefetched = self._prefetched, None
-        if prefetched is not None and prefetched[0] == modseq:  # asked with the SELECT
-            _, fetched, vanished = prefetched
-            found: Changes = self._run(
-                "changes",
-                lambda c: imap_state.changes_from(
-                    c._imap, fetched, vanished, uids, exists, qresync
-                ),
-            )
-            return found
-        changes: Changes = self._run(
-            "changes", lambda c: imap_state.changes_since(c._imap, modseq, uids, exists, qresync)
-        )
+        asked = prefetched if prefetched is not None and prefetched[0] == modseq else None
+
+        def answer(c: Client) -> Changes:
+            if asked is not None:  # the FETCH went out with the SELECT
+                return imap_state.changes_from(c._imap, asked[1], asked[2], uids, exists, qresync)
+            return imap_state.changes_since(c._imap, modseq, uids, exists, qresync)
+
+        changes: Changes = self._run("changes", answer)
         return changes
 
     def ids_since(self, since: float, ids: Sequence[MsgId]) -> set[MsgId]:

@@ -15,6 +15,7 @@ else touched the folder meanwhile: what engine.settle needs to know.
 from __future__ import annotations
 
 import os
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterable
 from itertools import repeat
@@ -158,23 +159,24 @@ class Index:
                 continue
             seen.add(id)
             subdir, filename = found
+            # format_name's rule, inlined for 100,000 names: the status's letters are sorted
             if filename != (id + info + letters if subdir == "cur" or letters else id):
                 differ.append(id)
         return self._parsed(sorted([*differ, *(names.keys() - seen)])), gone
 
     def _parsed(self, ids: list[MsgId]) -> list[Entry]:
-        """The entries of these ids, skipped with the same warnings as a full scan's."""
+        """The entries of these ids, kept or skipped as a full scan would (one stat each)."""
         entries = []
         for id in ids:
             subdir, filename = (self._unparsed or {})[id]
-            where = f"{self.name}: {subdir}/{filename!r}"
-            entry = self.get(id)
-            if entry is None:
-                self._warn(f"{where} skipped: not a valid Maildir file name")
-            elif not os.path.isfile(os.path.join(self.path, subdir, filename)):
-                self._warn(f"{where} is not a regular file, skipped")
-                self.entries.pop(id, None)
-            else:
+            try:
+                st = os.stat(os.path.join(self.path, subdir, filename))
+            except OSError:
+                continue  # gone since the directory read, as if not listed
+            kind = stat.S_IFMT(st.st_mode)
+            entry = self._checked(subdir, filename, kind == stat.S_IFDIR, kind == stat.S_IFREG)
+            if entry is not None:
+                self.entries[id] = entry
                 entries.append(entry)
         return entries
 
@@ -213,19 +215,23 @@ class Index:
     def _consider(self, subdir: str, dirent: os.DirEntry[str], report: Warn) -> Entry | None:
         if dirent.name.startswith("."):
             return None
-        where = f"{self.name}: {subdir}/{dirent.name!r}"
-        if dirent.is_dir():
-            report(f"{where} is a directory, skipped")
-            return None
-        if not dirent.is_file():
-            report(f"{where} is not a regular file, skipped")
-            return None
+        return self._checked(subdir, dirent.name, dirent.is_dir(), dirent.is_file(), report)
+
+    def _checked(
+        self, subdir: str, filename: str, is_dir: bool, is_file: bool, report: Warn | None = None
+    ) -> Entry | None:
+        """The entry of a listed name, or None (with a warning) for what is no message."""
+        report = report or self._warn
+        where = f"{self.name}: {subdir}/{filename!r}"
         try:
-            name = parse_name(dirent.name, self._infosep)
+            name = parse_name(filename, self._infosep)
         except BadName as err:
             report(f"{where} skipped: {err}")
             return None
-        return Entry(subdir, dirent.name, name, uid_hint(name.id, self._fmd5))
+        if is_dir or not is_file:
+            report(f"{where} is {'a directory' if is_dir else 'not a regular file'}, skipped")
+            return None
+        return Entry(subdir, filename, name, uid_hint(name.id, self._fmd5))
 
     def _keep_one(self, found: dict[MsgId, Entry], entry: Entry, report: Warn) -> None:
         """Two files with one id: keep the same one every time (cur/ first, then by name)."""

@@ -48,6 +48,10 @@ class Changes(NamedTuple):
     changed: list[MessageInfo]
     gone: set[MsgId]
 
+    def named(self) -> list[MsgId]:
+        """Every id the changes name: what to look up in the status."""
+        return [*(m.id for m in self.changed), *self.gone]
+
 
 @dataclass(frozen=True, slots=True)
 class Message:

@@ -108,7 +108,7 @@ def _as_recorded(
 
 
 def _all_recorded(changes: Changes, status: StatusDB, folder_id: int, side: Side) -> bool:
-    ids = [*(m.id for m in changes.changed), *changes.gone]
+    ids = changes.named()
     local, remote = (ids, []) if side is Side.LOCAL else ([], ids)
     recorded = side_flags(status.pairs_of(folder_id, local, remote), side)
     if changes.gone & recorded.keys():

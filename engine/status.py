@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from engine.errors import AccountError
 from engine.repository import Flags, MsgId
@@ -286,24 +286,21 @@ class StatusDB:
 
     def ids(self, folder_id: int, side: str) -> list[MsgId]:
         """Every id recorded on ``side`` (``LOCAL`` or ``REMOTE``), without flags."""
-        column = "local_id" if side == LOCAL else "remote_id"
-        rows = self._db.execute(
-            f"SELECT {column} FROM messages WHERE folder_id = ? AND {column} IS NOT NULL",
-            (folder_id,),
-        )
-        return [id for (id,) in rows]
+        return [id for (id,) in self._recorded(folder_id, side, with_flags=False)]
 
     def flag_texts(self, folder_id: int, side: str) -> list[tuple[MsgId, str]]:
         """Every id recorded on ``side`` with its flags as stored (sorted letters):
         what a Maildir compares its file names with."""
-        column, flags = (
-            ("local_id", "local_flags") if side == LOCAL else ("remote_id", "remote_flags")
-        )
-        rows = self._db.execute(
-            f"SELECT {column}, {flags} FROM messages WHERE folder_id = ? AND {column} IS NOT NULL",
+        return self._recorded(folder_id, side, with_flags=True)
+
+    def _recorded(self, folder_id: int, side: str, *, with_flags: bool) -> list[Any]:
+        """``side``'s recorded ids (its index alone answers when no flags are asked for)."""
+        prefix = "local" if side == LOCAL else "remote"
+        columns = f"{prefix}_id, {prefix}_flags" if with_flags else f"{prefix}_id"
+        return self._db.execute(
+            f"SELECT {columns} FROM messages WHERE folder_id = ? AND {prefix}_id IS NOT NULL",
             (folder_id,),
-        )
-        return rows.fetchall()
+        ).fetchall()
 
     def pending(self, folder_id: int) -> list[Pending]:
         rows = self._db.execute(
