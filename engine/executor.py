@@ -72,11 +72,15 @@ class Executor:
         self.options = options
         self.cancel = cancel
         self.tally = _Tally()
+        # Copies the whole sync will make, when it runs more than one plan (engine.windowed).
+        self.expected = 0
 
     def run(self, plan: Plan) -> SyncCounts:
+        """Carry out ``plan``; a second plan adds to the counts of the first."""
         copies = [a for a in plan.actions if isinstance(a, Copy)]
-        self.tally.messages_total = len(copies)
-        self.tally.bytes_total = sum(a.size or 0 for a in copies)
+        t = self.tally
+        t.messages_total = max(t.messages_done + t.skipped + len(copies), self.expected)
+        t.bytes_total += sum(a.size or 0 for a in copies)
         self._records([a for a in plan.actions if isinstance(a, Record)])
         copies += self._links([a for a in plan.actions if isinstance(a, Link)])
         self._reflags([a for a in plan.actions if isinstance(a, Reflag)])

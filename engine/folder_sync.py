@@ -9,8 +9,7 @@ A dry run stops after planning and reports the plan instead.
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from engine.dry_run import EmptyFolder, report_plan
@@ -18,8 +17,8 @@ from engine.errors import Aborted, MassDeleteError, UidValidityError
 from engine.events import SyncCounts, ThreadState
 from engine.executor import Executor
 from engine.folders import FolderPair
+from engine.limits import within_limits
 from engine.planner import (
-    Copy,
     Plan,
     Policy,
     Side,
@@ -35,12 +34,12 @@ from engine.repository import (
     Folder,
     FolderState,
     MessageInfo,
-    MsgId,
     Repository,
 )
 from engine.settings import SyncOptions
 from engine.settle import NotSettled, Unsettled, kept_state, settled_state
 from engine.status import FolderRecord, StatusDB
+from engine.windowed import source_windows, window_plans
 
 
 @dataclass
@@ -261,27 +260,61 @@ def _sync_open(
     views: dict[Side, View] = {}
     for side, folder in folders.items():
         report.state(ThreadState.LOADING_LIST, side)
+        if side is Side.REMOTE and (windows := _windows(w, report, record, folders, states, views)):
+            report.state(ThreadState.SYNC_CONTROLLER)
+            counts, clean = _execute(w, report, record, folders, windows, states[Side.REMOTE])
+            return counts, clean, states
         views[side] = _view(w, folder, side, record, stamps[side], states[side])
     report.state(ThreadState.SYNC_CONTROLLER)
     plan, sizes = _decide(w, report, record, folders, views)
     _warn_notes(plan.notes, report)
-    left_out = SyncCounts()
-    if w.options.maxage_days is not None:
-        plan, left_out = _within_maxage(plan, folders, w.options.maxage_days, report)
-    if w.options.maxsize is not None:
-        plan, too_large = _within_maxsize(plan, w.options.maxsize, report)
-        left_out = left_out + too_large
+    plan, left_out = within_limits(plan, folders, w.options, report)
     _guard(plan, sizes, w.options)
     if w.options.dry_run:
         return report_plan(plan, report) + left_out, False, states
+    counts, clean = _execute(w, report, record, folders, [(plan, left_out)])
+    return counts, clean, states
+
+
+def _windows(
+    w: Worker,
+    report: Reporter,
+    record: FolderRecord,
+    folders: dict[Side, Folder],
+    states: dict[Side, FolderState],
+    views: dict[Side, View],
+) -> Iterator[tuple[Plan, SyncCounts]] | None:
+    """A first sync's plans window by window (engine.windowed), when it qualifies:
+    asked once the local side is listed, before the remote side is."""
+    has_pairs = w.status.has_any(record.id)
+    source = source_windows(folders, states[Side.REMOTE], views[Side.LOCAL], has_pairs, w.options)
+    if source is None or w.status.pending(record.id):
+        return None
+    return window_plans(source, folders, w.policy, w.options, report)
+
+
+def _execute(
+    w: Worker,
+    report: Reporter,
+    record: FolderRecord,
+    folders: dict[Side, Folder],
+    plans: Iterable[tuple[Plan, SyncCounts]],
+    expected: FolderState | None = None,
+) -> tuple[SyncCounts, bool]:
+    """Carry out the plans in order: the counts, and whether nothing was left undone."""
     executor = Executor(
         folders[Side.LOCAL], folders[Side.REMOTE], w.status, record.id, report, w.options, w.cancel
     )
+    executor.expected = (expected.messages or 0) if expected is not None else 0
+    left_out = SyncCounts()
     try:
-        counts = executor.run(plan) + left_out
+        for plan, out in plans:
+            left_out = left_out + out
+            executor.run(plan)
     except Aborted as e:
         raise Aborted(str(e), executor.tally.counts() + left_out) from e
-    return counts, counts.skipped == 0 and not executor.tally.pending_left, states
+    counts = executor.tally.counts() + left_out
+    return counts, counts.skipped == 0 and not executor.tally.pending_left
 
 
 def _warn_notes(notes: list[str], report: Reporter, most: int = 10) -> None:
@@ -290,56 +323,6 @@ def _warn_notes(notes: list[str], report: Reporter, most: int = 10) -> None:
         report.warn(note)
     if len(notes) > most:
         report.warn(f"... and {len(notes) - most} more messages whose flags changed on both sides")
-
-
-def _within_maxage(
-    plan: Plan, folders: dict[Side, Folder], days: int, report: Reporter
-) -> tuple[Plan, SyncCounts]:
-    """Copy only messages younger than ``maxage``; older ones stay where they are.
-
-    Only copies are filtered: a known message that is absent was deleted, not
-    aged out, so deletions and flag changes of old messages still travel.
-    """
-    since = time.time() - days * 86400
-    young: set[tuple[Side, MsgId]] = set()
-    for side in (Side.LOCAL, Side.REMOTE):
-        ids = [a.src for a in plan.actions if isinstance(a, Copy) and a.to is side.other]
-        if ids:
-            young |= {(side, id) for id in folders[side].ids_since(since, ids)}
-    kept = [a for a in plan.actions if not isinstance(a, Copy) or (a.to.other, a.src) in young]
-    old = len(plan.actions) - len(kept)
-    if old:
-        report.debug(f"maxage: {old} messages older than {days} days not copied")
-    return Plan(kept, plan.notes), SyncCounts(too_old=old)
-
-
-_SHOWN_TOO_LARGE = 10  # messages named in the line that reports them
-
-
-def _within_maxsize(plan: Plan, limit: int, report: Reporter) -> tuple[Plan, SyncCounts]:
-    """Copy only messages of at most ``maxsize`` bytes; larger ones stay where they are.
-
-    Like ``maxage`` this filters copies only.  The size is the one the listing
-    gives (IMAP's RFC822.SIZE, CRLF line ends); a store that does not know
-    sizes cheaply (a Maildir) has its messages copied whatever their size.
-    A message left out is not recorded, so a later sync, or one with a larger
-    ``maxsize``, sees it as new again (a stateful sync only once it changes;
-    ``--full`` looks at everything).
-    """
-
-    def too_large(a: object) -> bool:
-        return isinstance(a, Copy) and a.size is not None and a.size > limit
-
-    big = [a for a in plan.actions if isinstance(a, Copy) and too_large(a)]
-    if not big:
-        return plan, SyncCounts()
-    shown = ", ".join(
-        f"{a.to.other.value} {a.src} ({a.size} bytes)" for a in big[:_SHOWN_TOO_LARGE]
-    )
-    more = f" and {len(big) - _SHOWN_TOO_LARGE} more" if len(big) > _SHOWN_TOO_LARGE else ""
-    report.info(f"skipped {len(big)} messages larger than maxsize ({limit} bytes): {shown}{more}")
-    kept = [a for a in plan.actions if not too_large(a)]
-    return Plan(kept, plan.notes), SyncCounts(too_large=len(big))
 
 
 def _open(repo: Repository, name: str, missing: bool, since: int | None) -> Folder:

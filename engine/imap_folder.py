@@ -117,8 +117,29 @@ class ImapFolder:
             if self.state().messages != 0:
                 raise FolderError(f"{self._repo.name}: listing {self.name!r} was refused")
             return []
-        listed = imap_parse.parse_listing(item for item in data if item is not None)
-        return [MessageInfo(str(uid), flags, size) for uid, flags, size in sorted(listed.values())]
+        return _infos(data)
+
+    def list_windows(self, size: int) -> Iterator[list[MessageInfo]]:
+        """The listing in UID ranges of at most a few ``size`` messages each, in UID order.
+
+        The ranges end at the UIDNEXT the SELECT gave: a message that arrives
+        later has a MODSEQ above the one this sync records, so the next sync
+        finds it.  Each range's width follows the density the last one showed
+        (a long-lived folder's UIDs are sparse), within 1 to 8 times ``size``
+        UIDs, so no range can hold more than ``8 * size`` messages.
+        """
+        uidnext = self.state().uidnext
+        if uidnext is None:
+            yield self.list_messages()
+            return
+        first, last, span = 1, uidnext - 1, size
+        while first <= last:
+            end = min(first + span - 1, last)
+            data = self._run("listing", _uid_command, "FETCH", f"{first}:{end}", _LISTED)
+            window = _infos(data)
+            yield window
+            first = end + 1
+            span = max(size, min(8 * size, span * size // max(len(window), 1)))
 
     def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
         """Bodies, flags and INTERNALDATE, ``FETCH_CHUNK`` UIDs per command."""
@@ -313,10 +334,18 @@ def _uid_search(client: Client, *criteria: str) -> list[int]:
     return [int(n) for line in data if line for n in line.split()]
 
 
+_LISTED = "(UID FLAGS RFC822.SIZE)"
+
+
+def _infos(data: list[Any]) -> list[MessageInfo]:
+    listed = imap_parse.parse_listing(item for item in data if item is not None)
+    return [MessageInfo(str(uid), flags, size) for uid, flags, size in sorted(listed.values())]
+
+
 def _listing(client: Client) -> list[Any] | None:
     """The listing's FETCH data; None when the server refused the command itself."""
     try:
-        return _uid_command(client, "FETCH", "1:*", "(UID FLAGS RFC822.SIZE)")
+        return _uid_command(client, "FETCH", "1:*", _LISTED)
     except imaplib.IMAP4.abort:
         raise
     except imaplib.IMAP4.error:

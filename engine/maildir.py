@@ -211,6 +211,14 @@ class MaildirFolder:
         if self._fsync:
             self._sync_dirs(touched)
 
+    def forget_written(self) -> None:
+        """Drop the cached places of messages (a first sync's window is done with them).
+
+        Nothing is lost: a message looked up later is found by reading the
+        directory again.  The names fingerprint is kept.
+        """
+        self._index.entries.clear()
+
     def close(self) -> None:
         try:
             self.flush()

@@ -64,6 +64,12 @@ class MemoryFolder:
             for uid, m in sorted(self._box.messages.items())
         ]
 
+    def list_windows(self, size: int) -> Iterator[list[MessageInfo]]:
+        """The listing in pieces of ``size`` messages, as a large IMAP folder gives it."""
+        listing = self.list_messages()
+        for start in range(0, len(listing), size):
+            yield listing[start : start + size]
+
     def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
         for id in ids:
             message = self._box.messages.get(int(id))

@@ -96,6 +96,7 @@ class SyncOptions:
     fetch_batch_count: int = 200
     folders: tuple[str, ...] = ()  # -f: only these (remote names); empty = all
     full: bool = False  # list every message on both sides: no stamps, no CONDSTORE deltas
+    listing_window: int = 5000  # a first sync lists and copies a larger folder this many at a time
 
 
 @dataclass(frozen=True)

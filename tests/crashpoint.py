@@ -20,7 +20,9 @@ many points a run has and where exactly a kill landed.
 
 ``CRASHPOINT_BATCH`` (optional) sets the sync's ``fetch_batch_count``, which
 the config file has no option for: small batches give more distinct states
-(some batches recorded, one pending, the rest not started).
+(some batches recorded, one pending, the rest not started).  It also makes a
+first sync go in windows of three batches (``listing_window``), so that a
+kill can land between two windows of a folder.
 
 Run blinken with one connection (``maxconnections = 1``) to get the same
 sequence of points on every run.
@@ -156,13 +158,13 @@ def install() -> None:
 
 
 def _small_batches(size: int) -> None:
-    """Make the runner's syncs copy ``size`` messages per batch."""
+    """Make the runner's syncs copy ``size`` messages per batch, three batches per window."""
     from blinken import runner
 
     sync_account = runner.sync_account
 
     def sync(settings: Any, *args: Any, **kwargs: Any) -> Any:
-        options = replace(settings.options, fetch_batch_count=size)
+        options = replace(settings.options, fetch_batch_count=size, listing_window=3 * size)
         return sync_account(replace(settings, options=options), *args, **kwargs)
 
     runner.sync_account = sync  # type: ignore[assignment]

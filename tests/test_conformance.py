@@ -193,3 +193,22 @@ def test_set_flags_many_changes_all_and_names_the_gone(any_repo: Any) -> None:
     assert gone == {ids[4]}
     flags = {m.id: m.flags for m in folder.list_messages()}
     assert all(flags[id] == frozenset("F") for id in ids[:4])
+
+
+def test_windows_list_what_the_whole_listing_does(any_repo: Any) -> None:
+    """Stores that list in windows (engine.windowed) give the same messages, in
+    pieces whose size does not grow with the folder, whatever the gaps in ids."""
+    folder = _folder(any_repo)
+    if not hasattr(folder, "list_windows"):
+        pytest.skip("this store lists a folder in one piece")
+    for n in range(40):
+        folder.append(_msg(n, "S" if n % 3 else "F", b"x" * n + b"\r\n"))
+    ids = [m.id for m in folder.list_messages()]
+    folder.delete(ids[3:30])  # a sparse stretch of ids, then a dense one
+    folder = any_repo.open_folder("Box")  # as a new sync opens it
+
+    windows = list(folder.list_windows(4))
+
+    assert [m for window in windows for m in window] == folder.list_messages()
+    assert all(len(window) <= 4 * 8 for window in windows)
+    assert len(windows) > 1

@@ -416,3 +416,22 @@ def test_another_handle_sees_the_same_ids(repo: MaildirRepository, box: MaildirF
     other = repo.open_folder("INBOX")
     assert {m.id for m in other.list_messages()} == ids
     assert box.state().uidvalidity is None
+
+
+def test_forgotten_places_are_found_again(box: MaildirFolder) -> None:
+    """A first sync in windows drops the index of what it wrote: later lookups read
+    the directory again, and the tracked fingerprint still counts our own writes."""
+    assert box.list_messages() == []
+    ids = [box.append(Message(DATA + bytes([65 + n]), frozenset())) for n in range(3)]
+    tracked = box.names_fingerprint
+
+    box.forget_written()
+
+    assert box.names_fingerprint == tracked and box.unchanged_by_others()
+    assert [f.id for f in box.fetch([ids[0]])] == [ids[0]]
+    box.set_flags(str(ids[1]), frozenset("S"), frozenset())
+    box.delete([str(ids[2])])
+    assert {(m.id, m.flags) for m in box.list_messages()} == {
+        (ids[0], frozenset()),
+        (ids[1], frozenset("S")),
+    }

@@ -1,0 +1,96 @@
+"""A first sync of large folders, listed and copied window by window, against Dovecot."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from engine.events import Progress
+from tests.fixtures.dovecot import DovecotUser
+from tests.integration.test_stateful import commands, traced
+from tests.integration.test_sync import (
+    FOLDERS,
+    _check_converged,
+    account,
+    message,
+    populate,
+    run,
+)
+
+pytestmark = pytest.mark.dovecot
+
+LISTING = re.compile(r"UID FETCH (\S+) \(UID FLAGS RFC822\.SIZE\)$")
+
+
+def listed_ranges(lines: list[str]) -> list[str]:
+    """The UID sets of the listing FETCHes sent."""
+    return [m[1] for c in commands(lines) if (m := LISTING.match(c))]
+
+
+def test_a_first_sync_lists_and_copies_in_windows(tmp_path: Path, dovecot: DovecotUser) -> None:
+    client = dovecot.client()
+    populate(client, 30)
+    client.select_folder("Archive")
+    uids = sorted(client.search())
+    client.delete_messages(uids[2:20])  # a gap of UIDs in the middle: windows widen over it
+    client.expunge()
+    settings = account(tmp_path, dovecot, listing_window=4)
+
+    result, lines = traced(settings)
+
+    assert result.ok and result.counts.copied_to_local == 9 * 30 + 12, result.counts
+    ranges = listed_ranges(lines)
+    assert "1:*" not in ranges and "1:4" in ranges, ranges
+    assert len(ranges) >= len(FOLDERS) * 3, ranges  # several windows for each folder
+    for folder in FOLDERS:
+        _check_converged(tmp_path, client, folder)
+    again, lines = traced(settings)
+    assert again.ok and again.counts.changes == 0, again.counts
+    assert not listed_ranges(lines)  # the windows were recorded as one clean sync
+
+
+def test_the_progress_counts_the_whole_folder(tmp_path: Path, dovecot: DovecotUser) -> None:
+    populate(dovecot.client(), 20)
+    result, events = run(account(tmp_path, dovecot, listing_window=3))
+
+    assert result.ok
+    progress = [e for e in events if isinstance(e, Progress) and e.folder == "Archive"]
+    assert progress and {e.messages_total for e in progress} == {20}, progress
+    assert progress[-1].messages_done == 20
+
+
+def test_a_new_message_after_the_windows_comes_next_time(
+    tmp_path: Path, dovecot: DovecotUser
+) -> None:
+    client = dovecot.client()
+    populate(client, 12)
+    settings = account(tmp_path, dovecot, listing_window=5)
+    assert traced(settings)[0].ok
+    client.append("Archive", message("Archive", 500))
+    client.select_folder("Archive")
+    client.add_flags(sorted(client.search())[1], [b"\\Flagged"])  # n=1 had no flags
+
+    result, _ = traced(settings)
+
+    assert result.ok and result.counts.copied_to_local == 1 and result.counts.flags_local == 1
+    _check_converged(tmp_path, client, "Archive")
+
+
+def test_a_folder_with_local_messages_is_listed_whole(tmp_path: Path, dovecot: DovecotUser) -> None:
+    """Messages already on the local side could match the server's: one plan decides."""
+    populate(dovecot.client(), 10)
+    from engine.maildir import MaildirRepository
+    from engine.repository import Message
+
+    local = MaildirRepository("seed", str(tmp_path / "Mail"), sep=".")
+    local.create_folder("Archive")
+    local.open_folder("Archive").append(Message(message("Archive", 900), frozenset("S")))
+
+    result, lines = traced(account(tmp_path, dovecot, listing_window=3))
+
+    assert result.ok and result.counts.copied_to_remote == 1
+    ranges = listed_ranges(lines)
+    assert ranges.count("1:*") == 1 and "1:3" in ranges, ranges  # Archive whole, others not
+    _check_converged(tmp_path, dovecot.client(), "Archive")
