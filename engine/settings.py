@@ -92,11 +92,11 @@ class SyncOptions:
     mass_delete_fraction: float = 0.5  # stop a folder that would lose more than this
     mass_delete_minimum: int = 10  # ... but only when it would lose at least this many
     force_deletes: bool = False  # the user confirmed a mass deletion
-    fetch_batch_bytes: int = 8 * 1024 * 1024
-    fetch_batch_count: int = 200
+    fetch_batch_bytes: int = 4 * 1024 * 1024
+    fetch_batch_count: int = 100
     folders: tuple[str, ...] = ()  # -f: only these (remote names); empty = all
     full: bool = False  # list every message on both sides: no stamps, no CONDSTORE deltas
-    listing_window: int = 5000  # a first sync lists and copies a larger folder this many at a time
+    listing_window: int = 1000  # a first sync lists and copies a larger folder this many at a time
 
 
 @dataclass(frozen=True)
