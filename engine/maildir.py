@@ -111,7 +111,7 @@ class MaildirFolder:
         """Read the names without parsing them (see engine.maildir_index)."""
         self._index.read_names()
 
-    def changes_from(self, recorded: Iterable[tuple[MsgId, str]]) -> Changes | None:
+    def changes_from(self, recorded: Callable[[], Iterable[tuple[MsgId, str]]]) -> Changes | None:
         """The folder's changes since the status was written, from one read of its
         names (see ``Index.compare``): a resync after a mail reader renamed or
         deleted a few files parses those few names, not the whole folder."""

@@ -18,7 +18,6 @@ import os
 import stat
 from collections import Counter
 from collections.abc import Callable, Iterable
-from itertools import repeat
 from typing import NamedTuple
 
 from engine.errors import FolderError
@@ -27,6 +26,7 @@ from engine.maildir_stamps import Fingerprint, NameSum, names_fingerprint
 from engine.repository import MsgId
 
 Warn = Callable[[str], None]
+Recorded = Callable[[], Iterable[tuple[MsgId, str]]]  # the status's (id, flag letters), anew
 
 
 def _ignore(_text: str) -> None:
@@ -48,7 +48,8 @@ class Index:
         self._fmd5, self._warn = fmd5, warn
         self.entries: dict[MsgId, Entry] = {}
         self._names: NameSum | None = None  # None: no directory read yet
-        self._unparsed: dict[str, tuple[str, str]] | None = None  # id -> (subdir, name)
+        # From a directory read, id -> file name, per subdirectory; None: not read yet.
+        self._unparsed: dict[str, dict[str, str]] | None = None
         self._doubled: set[str] = set()  # ids with more than one file: a full scan decides
         self._scanned = False
 
@@ -61,7 +62,7 @@ class Index:
             return entry
         if self._unparsed is None:
             self.read_names()
-        found = (self._unparsed or {}).get(id)
+        found = self._where(id)
         if found is None:
             return None
         if id in self._doubled:
@@ -100,7 +101,7 @@ class Index:
     def removed(self, entry: Entry) -> None:
         self.entries.pop(entry.name.id, None)
         if self._unparsed is not None:
-            self._unparsed.pop(entry.name.id, None)
+            self._unparsed[entry.subdir].pop(entry.name.id, None)
         if self._names is not None:
             self._names.remove(entry.subdir, entry.filename)
 
@@ -117,58 +118,75 @@ class Index:
     def read_names(self) -> None:
         """One directory read: ids to names (unparsed), and the fingerprint to track.
 
-        Built with comprehensions and ``dict(zip())``: for a large folder this
-        read, not the few names then parsed, is most of a resync's local work.
+        For a large folder this read, not the few names then parsed, is most of
+        a resync's local work and memory: each name is kept once, under its id,
+        in a map of its subdirectory, built by one comprehension.
         """
         names = NameSum()
-        unparsed: dict[str, tuple[str, str]] = {}
-        ids: list[list[str]] = []
+        unparsed: dict[str, dict[str, str]] = {}
+        listed = 0
         sep = self._infosep
-        for subdir in ("new", "cur"):  # cur/ last: of two files with one id, it wins
-            listed = self._listdir(subdir)
-            names.add_all(subdir, listed)
-            wanted = [n for n in listed if not n.startswith(".")]
-            ids.append([n.partition(sep)[0] for n in wanted])
-            unparsed.update(zip(ids[-1], zip(repeat(subdir), wanted), strict=True))
+        for subdir in ("new", "cur"):
+            found = self._listdir(subdir)
+            names.add_all(subdir, found)
+            dots = sum(1 for n in found if n.startswith("."))
+            unparsed[subdir] = {n.partition(sep)[0]: n for n in found if not n.startswith(".")}
+            listed += len(found) - dots
         self._unparsed, self._names = unparsed, names
-        self._doubled = _doubles(ids) if len(unparsed) != sum(map(len, ids)) else set()
+        kept = len(unparsed["new"]) + len(unparsed["cur"])
+        self._doubled = _doubles(self.path, sep, unparsed) if kept != listed else set()
+        if not self._doubled and unparsed["new"].keys() & unparsed["cur"].keys():
+            self._doubled = set(unparsed["new"].keys() & unparsed["cur"].keys())
 
-    def compare(
-        self, recorded: Iterable[tuple[MsgId, str]]
-    ) -> tuple[list[Entry], set[MsgId]] | None:
+    def _where(self, id: MsgId) -> tuple[str, str] | None:
+        """(subdir, file name) of ``id`` as the last directory read saw it (cur/ wins)."""
+        for subdir in ("cur", "new"):
+            filename = (self._unparsed or {}).get(subdir, {}).get(id)
+            if filename is not None:
+                return subdir, filename
+        return None
+
+    def compare(self, recorded: Recorded) -> tuple[list[Entry], set[MsgId]] | None:
         """The folder's changes against the status, by comparing names as strings.
 
         ``recorded`` gives each recorded id with its flag letters; a file still
         named as we would name it with those letters is unchanged and is not
         parsed.  Returns the entries of every other file (new, renamed, moved)
         and the recorded ids with no file; None when some id has two files, for
-        a full scan to decide which one counts.
+        a full scan to decide which one counts.  Files the status does not know
+        are told by counting; only when there are some is ``recorded`` read a
+        second time to name them, so that the common resync holds no set of ids.
         """
         self.read_names()
-        names = self._unparsed
-        if names is None or self._doubled:
+        if self._unparsed is None or self._doubled:
             return None
+        cur, new = self._unparsed["cur"], self._unparsed["new"]
         info = self._infosep + "2,"
         differ: list[MsgId] = []
         gone: set[MsgId] = set()
-        seen: set[MsgId] = set()
-        for id, letters in recorded:
-            found = names.get(id)
-            if found is None:
-                gone.add(id)
-                continue
-            seen.add(id)
-            subdir, filename = found
+        present = 0
+        for id, letters in recorded():
             # format_name's rule, inlined for 100,000 names: the status's letters are sorted
-            if filename != (id + info + letters if subdir == "cur" or letters else id):
-                differ.append(id)
-        return self._parsed(sorted([*differ, *(names.keys() - seen)])), gone
+            filename = cur.get(id)
+            if filename is not None:
+                present += 1
+                if filename != id + info + letters:
+                    differ.append(id)
+            elif id in new:
+                present += 1
+                if new[id] != (id + info + letters if letters else id):
+                    differ.append(id)
+            else:
+                gone.add(id)
+        if present != len(cur) + len(new):
+            differ += _unrecorded(cur.keys() | new.keys(), recorded)
+        return self._parsed(sorted(differ)), gone
 
     def _parsed(self, ids: list[MsgId]) -> list[Entry]:
         """The entries of these ids, kept or skipped as a full scan would (one stat each)."""
         entries = []
         for id in ids:
-            subdir, filename = (self._unparsed or {})[id]
+            subdir, filename = self._where(id) or ("", "")
             try:
                 st = os.stat(os.path.join(self.path, subdir, filename))
             except OSError:
@@ -247,7 +265,23 @@ class Index:
         )
 
 
-def _doubles(ids: list[list[str]]) -> set[str]:
-    """Ids that name more than one file (rare: a reader's copy, a botched rename)."""
-    seen = Counter(id for listed in ids for id in listed)
+def _doubles(path: str, sep: str, unparsed: dict[str, dict[str, str]]) -> set[str]:
+    """Ids that name more than one file (rare: a reader's copy, a botched rename);
+    the directories are read again to count, as the maps keep one name per id."""
+    seen: Counter[str] = Counter()
+    for subdir in unparsed:
+        try:
+            listed = os.listdir(os.path.join(path, subdir))
+        except OSError:
+            continue
+        seen.update(n.partition(sep)[0] for n in listed if not n.startswith("."))
     return {id for id, count in seen.items() if count > 1}
+
+
+def _unrecorded(
+    ids: set[MsgId], recorded: Callable[[], Iterable[tuple[MsgId, str]]]
+) -> list[MsgId]:
+    """The ids of files the status does not know (new ones: one more read of the status)."""
+    for id, _letters in recorded():
+        ids.discard(id)
+    return list(ids)

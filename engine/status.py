@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from engine.errors import AccountError
 from engine.repository import Flags, MsgId
@@ -288,19 +288,19 @@ class StatusDB:
         """Every id recorded on ``side`` (``LOCAL`` or ``REMOTE``), without flags."""
         return [id for (id,) in self._recorded(folder_id, side, with_flags=False)]
 
-    def flag_texts(self, folder_id: int, side: str) -> list[tuple[MsgId, str]]:
+    def flag_texts(self, folder_id: int, side: str) -> Iterator[tuple[MsgId, str]]:
         """Every id recorded on ``side`` with its flags as stored (sorted letters):
-        what a Maildir compares its file names with."""
-        return self._recorded(folder_id, side, with_flags=True)
+        what a Maildir compares its file names with, one row at a time."""
+        return iter(self._recorded(folder_id, side, with_flags=True))
 
-    def _recorded(self, folder_id: int, side: str, *, with_flags: bool) -> list[Any]:
+    def _recorded(self, folder_id: int, side: str, *, with_flags: bool) -> sqlite3.Cursor:
         """``side``'s recorded ids (its index alone answers when no flags are asked for)."""
         prefix = "local" if side == LOCAL else "remote"
         columns = f"{prefix}_id, {prefix}_flags" if with_flags else f"{prefix}_id"
         return self._db.execute(
             f"SELECT {columns} FROM messages WHERE folder_id = ? AND {prefix}_id IS NOT NULL",
             (folder_id,),
-        ).fetchall()
+        )
 
     def pending(self, folder_id: int) -> list[Pending]:
         rows = self._db.execute(
