@@ -38,7 +38,7 @@ from engine.repository import (
 )
 from engine.settings import SyncOptions
 from engine.settle import NotSettled, Unsettled, kept_state, settled_state
-from engine.status import FolderRecord, StatusDB
+from engine.status import FolderRecord, StatusDB, flags_text
 from engine.windowed import source_windows, window_plans
 
 
@@ -153,9 +153,10 @@ def _as_recorded(
 
     A server: the stamp of the SELECT just made (UIDNEXT, MESSAGES and
     HIGHESTMODSEQ) must be the recorded one; that saves the CHANGEDSINCE round trip.
-    A Maildir: its names are read once now, for the files to be found and for
-    engine.settle to compare with later, and the stamp is read again after that
-    read, so that a change made since the sync began cannot hide in it.
+    A Maildir: its names are read once now, for their fingerprint, which
+    engine.settle compares with later (files are found by the names the status
+    implies), and the stamp is read again after that read, so that a change made
+    since the sync began cannot hide in it.
     """
     recorded = record.stamp(side.value)
     read_names = getattr(folder, "read_names", None)
@@ -227,6 +228,9 @@ def _decide(
     pendings = w.status.pending(record.id)
     if isinstance(local, Changes) and isinstance(remote, Changes) and not pendings:
         pairs = w.status.pairs_of(record.id, local.named(), remote.named())
+        expect = getattr(folders[Side.LOCAL], "expect_names", None)  # a Maildir
+        if expect is not None:
+            expect((p.local, flags_text(p.local_flags)) for p in pairs if p.local is not None)
 
         def recorded() -> dict[Side, int]:
             counts = w.status.counts(record.id)

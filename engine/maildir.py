@@ -108,8 +108,13 @@ class MaildirFolder:
         return self._index.unchanged_by_others()
 
     def read_names(self) -> None:
-        """Read the names without parsing them (see engine.maildir_index)."""
+        """Read the names for their fingerprint only (see engine.maildir_index)."""
         self._index.read_names()
+
+    def expect_names(self, recorded: Iterable[tuple[MsgId, str]]) -> None:
+        """The flag letters the status records for ids about to be touched: their
+        files are found under the names those imply, without a directory read."""
+        self._index.expect(recorded)
 
     def changes_from(self, recorded: Callable[[], Iterable[tuple[MsgId, str]]]) -> Changes | None:
         """The folder's changes since the status was written, from one read of its

@@ -1,15 +1,18 @@
 """Where each message of one Maildir folder lives, by id: the folder handle's cache.
 
 A full scan reads ``cur/`` and ``new/`` and parses every name, once per name
-for the life of the handle.  A folder the status already describes (its stamp
-has not moved since the last clean sync) is not scanned at all: the first time
-a file is wanted, one directory read maps ids to names without parsing them,
-and only the names actually wanted are parsed.
+for the life of the handle.  A resync does not scan: it compares the names
+with the status (:mod:`engine.maildir_compare`) and parses only those that
+differ, or, when the folder's stamp has not moved, reads the names only for
+their fingerprint.  A file wanted later is found by the name the status
+implies (``expect``), else by one directory read that maps ids to names.
 
-Alongside, the index keeps a fingerprint of the names as its last directory
+Alongside, the index tracks a fingerprint of the names as its first directory
 read saw them, moved along by the handle's own renames, deliveries and
-deletions.  If a later read of the directory gives the same fingerprint, nobody
-else touched the folder meanwhile: what engine.settle needs to know.
+deletions.  Every later read is checked against it; if one differs, someone
+else changed the folder during the sync and there is no fingerprint to offer.
+If a read at the end agrees, nobody else touched the folder meanwhile: what
+engine.settle needs to know.
 """
 
 from __future__ import annotations
@@ -21,12 +24,12 @@ from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from engine.errors import FolderError
+from engine.maildir_compare import Recorded, differing
 from engine.maildir_names import BadName, MaildirName, parse_name, uid_hint
 from engine.maildir_stamps import Fingerprint, NameSum, names_fingerprint
 from engine.repository import MsgId
 
 Warn = Callable[[str], None]
-Recorded = Callable[[], Iterable[tuple[MsgId, str]]]  # the status's (id, flag letters), anew
 
 
 def _ignore(_text: str) -> None:
@@ -48,9 +51,11 @@ class Index:
         self._fmd5, self._warn = fmd5, warn
         self.entries: dict[MsgId, Entry] = {}
         self._names: NameSum | None = None  # None: no directory read yet
+        self._disturbed = False  # a later read did not match the tracked names
         # From a directory read, id -> file name, per subdirectory; None: not read yet.
         self._unparsed: dict[str, dict[str, str]] | None = None
         self._doubled: set[str] = set()  # ids with more than one file: a full scan decides
+        self._expected: dict[MsgId, str] = {}  # id -> flag letters the status records
         self._scanned = False
 
     # -- finding -----------------------------------------------------------------
@@ -60,8 +65,11 @@ class Index:
         entry = self.entries.get(id)
         if entry is not None or self._scanned:
             return entry
+        entry = self._expected_entry(id)
+        if entry is not None:
+            return entry
         if self._unparsed is None:
-            self.read_names()
+            self._map()
         found = self._where(id)
         if found is None:
             return None
@@ -79,9 +87,41 @@ class Index:
         self.scan(warn=False)
         return self.entries.get(id)
 
+    def expect(self, recorded: Iterable[tuple[MsgId, str]]) -> None:
+        """Flag letters the status records for ids a plan is about to touch: their
+        files are looked for under the names blinken gives, before any directory read."""
+        self._expected.update(recorded)
+
+    def _expected_entry(self, id: MsgId) -> Entry | None:
+        letters = self._expected.get(id)
+        if letters is None:
+            return None
+        canonical = id + self._infosep + "2," + letters
+        for subdir, filename in (("cur", canonical), ("new", canonical if letters else id)):
+            try:
+                st = os.stat(os.path.join(self.path, subdir, filename))
+            except OSError:
+                continue
+            kind = stat.S_IFMT(st.st_mode)
+            entry = self._checked(subdir, filename, kind == stat.S_IFDIR, kind == stat.S_IFREG)
+            if entry is not None:
+                self.entries[id] = entry
+            return entry
+        return None
+
     def fingerprint(self) -> Fingerprint | None:
-        """The names as the last directory read saw them, plus our own changes since."""
-        return self._names.value() if self._names is not None else None
+        """The names as the first directory read saw them, plus our own changes since;
+        None before any read, or once a read found changes that were not ours."""
+        if self._names is None or self._disturbed:
+            return None
+        return self._names.value()
+
+    def _track(self, names: NameSum) -> None:
+        """Take a directory read's names as the ones to track, or check them against those."""
+        if self._names is None:
+            self._names = names
+        elif names.value() != self._names.value():
+            self._disturbed = True
 
     def unchanged_by_others(self) -> bool:
         """Whether a fresh directory read agrees with the tracked fingerprint."""
@@ -116,11 +156,17 @@ class Index:
     # -- reading the directory ---------------------------------------------------
 
     def read_names(self) -> None:
-        """One directory read: ids to names (unparsed), and the fingerprint to track.
+        """One directory read for the fingerprint alone (a folder as the status has it)."""
+        names = NameSum()
+        for subdir in ("new", "cur"):
+            names.add_all(subdir, self._listdir(subdir))
+        self._track(names)
 
-        For a large folder this read, not the few names then parsed, is most of
-        a resync's local work and memory: each name is kept once, under its id,
-        in a map of its subdirectory, built by one comprehension.
+    def _map(self) -> None:
+        """One directory read that maps ids to names, unparsed: for files wanted later.
+
+        Each name is kept once, under its id, in a map of its subdirectory,
+        built by one comprehension.
         """
         names = NameSum()
         unparsed: dict[str, dict[str, str]] = {}
@@ -132,7 +178,8 @@ class Index:
             dots = sum(1 for n in found if n.startswith("."))
             unparsed[subdir] = {n.partition(sep)[0]: n for n in found if not n.startswith(".")}
             listed += len(found) - dots
-        self._unparsed, self._names = unparsed, names
+        self._unparsed = unparsed
+        self._track(names)
         kept = len(unparsed["new"]) + len(unparsed["cur"])
         self._doubled = _doubles(self.path, sep, unparsed) if kept != listed else set()
         if not self._doubled and unparsed["new"].keys() & unparsed["cur"].keys():
@@ -147,46 +194,24 @@ class Index:
         return None
 
     def compare(self, recorded: Recorded) -> tuple[list[Entry], set[MsgId]] | None:
-        """The folder's changes against the status, by comparing names as strings.
-
-        ``recorded`` gives each recorded id with its flag letters; a file still
-        named as we would name it with those letters is unchanged and is not
-        parsed.  Returns the entries of every other file (new, renamed, moved)
-        and the recorded ids with no file; None when some id has two files, for
-        a full scan to decide which one counts.  Files the status does not know
-        are told by counting; only when there are some is ``recorded`` read a
-        second time to name them, so that the common resync holds no set of ids.
-        """
-        self.read_names()
-        if self._unparsed is None or self._doubled:
+        """The folder's changes against the status (see engine.maildir_compare): the
+        entries of files that differ, and the recorded ids with no file; None when
+        some id has two files, for a full scan to decide which one counts."""
+        new, cur = self._listdir("new"), self._listdir("cur")
+        names = NameSum()
+        names.add_all("new", new)
+        names.add_all("cur", cur)
+        self._track(names)
+        found = differing(new, cur, recorded, self._infosep)
+        if found is None:
             return None
-        cur, new = self._unparsed["cur"], self._unparsed["new"]
-        info = self._infosep + "2,"
-        differ: list[MsgId] = []
-        gone: set[MsgId] = set()
-        present = 0
-        for id, letters in recorded():
-            # format_name's rule, inlined for 100,000 names: the status's letters are sorted
-            filename = cur.get(id)
-            if filename is not None:
-                present += 1
-                if filename != id + info + letters:
-                    differ.append(id)
-            elif id in new:
-                present += 1
-                if new[id] != (id + info + letters if letters else id):
-                    differ.append(id)
-            else:
-                gone.add(id)
-        if present != len(cur) + len(new):
-            differ += _unrecorded(cur.keys() | new.keys(), recorded)
-        return self._parsed(sorted(differ)), gone
+        files, gone = found
+        return self._parsed(files), gone
 
-    def _parsed(self, ids: list[MsgId]) -> list[Entry]:
-        """The entries of these ids, kept or skipped as a full scan would (one stat each)."""
+    def _parsed(self, files: list[tuple[str, str]]) -> list[Entry]:
+        """The entries of these files, kept or skipped as a full scan would (one stat each)."""
         entries = []
-        for id in ids:
-            subdir, filename = self._where(id) or ("", "")
+        for subdir, filename in files:
             try:
                 st = os.stat(os.path.join(self.path, subdir, filename))
             except OSError:
@@ -194,7 +219,7 @@ class Index:
             kind = stat.S_IFMT(st.st_mode)
             entry = self._checked(subdir, filename, kind == stat.S_IFDIR, kind == stat.S_IFREG)
             if entry is not None:
-                self.entries[id] = entry
+                self.entries[entry.name.id] = entry
                 entries.append(entry)
         return entries
 
@@ -228,7 +253,8 @@ class Index:
                             self._keep_one(found, entry, report)
             except OSError as err:
                 raise FolderError(f"cannot list {directory}: {err.strerror or err}") from err
-        self.entries, self._names, self._unparsed, self._scanned = found, names, None, True
+        self.entries, self._unparsed, self._scanned = found, None, True
+        self._track(names)
 
     def _consider(self, subdir: str, dirent: os.DirEntry[str], report: Warn) -> Entry | None:
         if dirent.name.startswith("."):
@@ -276,12 +302,3 @@ def _doubles(path: str, sep: str, unparsed: dict[str, dict[str, str]]) -> set[st
             continue
         seen.update(n.partition(sep)[0] for n in listed if not n.startswith("."))
     return {id for id, count in seen.items() if count > 1}
-
-
-def _unrecorded(
-    ids: set[MsgId], recorded: Callable[[], Iterable[tuple[MsgId, str]]]
-) -> list[MsgId]:
-    """The ids of files the status does not know (new ones: one more read of the status)."""
-    for id, _letters in recorded():
-        ids.discard(id)
-    return list(ids)

@@ -126,8 +126,85 @@ def test_only_the_names_that_differ_are_parsed(
     assert len(warnings) == 2, warnings
 
 
-def test_two_files_with_one_id_leave_it_to_a_full_scan(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("files", "letters"),
+    [
+        ([("cur", "1.host:2,S"), ("new", "1.host")], "S"),  # the canonical one matched
+        ([("cur", "1.host:2,SR"), ("new", "1.host")], ""),  # the one in new/ matched
+        ([("cur", "1.host:2,F"), ("cur", "1.host:2,SR")], "S"),  # neither matched
+        ([("cur", "1.host:2,F"), ("new", "1.host:2,F")], "F"),  # both named canonically
+    ],
+)
+def test_two_files_with_one_id_leave_it_to_a_full_scan(
+    tmp_path: Path, files: list[tuple[str, str]], letters: str
+) -> None:
     folder = _open(tmp_path, [])
-    _write(folder, "cur", "1.host:2,S")
-    _write(folder, "new", "1.host")
-    assert folder.changes_from(lambda: [("1.host", "S")]) is None
+    for subdir, name in files:
+        _write(folder, subdir, name)
+    assert folder.changes_from(lambda: [("1.host", letters)]) is None
+    assert {m.id for m in folder.list_messages()} == {"1.host"}
+
+
+def test_a_compare_keeps_no_map_of_the_folder(tmp_path: Path) -> None:
+    folder = _open(tmp_path, [])
+    for n in range(20):
+        _write(folder, "cur", f"{n}.host:2,S")
+    _write(folder, "cur", "5.host:2,FS")
+    os.unlink(os.path.join(folder.path, "cur", "5.host:2,S"))
+
+    changes = folder.changes_from(lambda: [(f"{n}.host", "S") for n in range(20)])
+
+    assert changes is not None and [m.id for m in changes.changed] == ["5.host"]
+    index = folder._index
+    assert index._unparsed is None and set(index.entries) == {"5.host"}
+
+
+def _recorded_folder(tmp_path: Path, count: int) -> MaildirFolder:
+    folder = _open(tmp_path, [])
+    for n in range(count):
+        _write(folder, "cur", f"{n}.host:2,S")
+    folder.read_names()  # a folder as recorded: its names are read for the fingerprint only
+    return folder
+
+
+def test_expected_names_find_files_without_a_directory_map(tmp_path: Path) -> None:
+    folder = _recorded_folder(tmp_path, 30)
+    folder.expect_names([("3.host", "S"), ("4.host", "S")])
+
+    folder.set_flags("3.host", frozenset("F"), frozenset())
+    folder.delete(["4.host"])
+
+    assert folder._index._unparsed is None  # nothing had to map the folder
+    assert folder.unchanged_by_others()
+    names = sorted(os.listdir(os.path.join(folder.path, "cur")))
+    assert "3.host:2,FS" in names and "4.host:2,S" not in names and len(names) == 29
+
+
+def test_an_expected_name_that_moved_is_found_by_reading_the_folder(tmp_path: Path) -> None:
+    folder = _recorded_folder(tmp_path, 10)
+    folder.expect_names([("3.host", "S")])
+    os.rename(  # a mail reader's change since the read: the sync must not vouch for it
+        os.path.join(folder.path, "cur", "3.host:2,S"),
+        os.path.join(folder.path, "cur", "3.host:2,RS"),
+    )
+
+    folder.set_flags("3.host", frozenset("F"), frozenset())
+
+    assert "3.host:2,FRS" in os.listdir(os.path.join(folder.path, "cur"))
+    assert folder.names_fingerprint is None and not folder.unchanged_by_others()
+
+
+def test_a_rescan_does_not_adopt_changes_made_by_others(tmp_path: Path) -> None:
+    folder = _open(tmp_path, [])
+    for n in range(5):
+        _write(folder, "cur", f"{n}.host:2,S")
+    assert len(folder.list_messages()) == 5
+    os.rename(
+        os.path.join(folder.path, "cur", "2.host:2,S"),
+        os.path.join(folder.path, "cur", "2.host:2,DS"),
+    )
+
+    folder.set_flags("2.host", frozenset("F"), frozenset())  # renamed meanwhile: rescans
+
+    assert "2.host:2,DFS" in os.listdir(os.path.join(folder.path, "cur"))
+    assert folder.names_fingerprint is None and not folder.unchanged_by_others()
