@@ -127,7 +127,7 @@ class MaildirFolder:
         return Changes([MessageInfo(e.name.id, e.name.flags, None, e.uid) for e in entries], gone)
 
     def list_messages(self) -> list[MessageInfo]:
-        self._index.scan(warn=True)
+        self._index.scan(warn=True, base=True)
         return [
             MessageInfo(id, e.name.flags, None, e.uid)
             for id, e in sorted(self._index.entries.items(), key=lambda item: item[0])

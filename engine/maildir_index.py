@@ -116,10 +116,16 @@ class Index:
             return None
         return self._names.value()
 
-    def _track(self, names: NameSum) -> None:
-        """Take a directory read's names as the ones to track, or check them against those."""
-        if self._names is None:
-            self._names = names
+    def _track(self, names: NameSum, base: bool = False) -> None:
+        """Take a directory read's names as the ones to track, or check them against those.
+
+        A read the sync plans from (a listing, a comparison with the status, the
+        read of a folder as recorded) is the base, whatever was read before it;
+        any later read (a file looked for, a rescan) is checked against the base
+        moved along by our own writes.
+        """
+        if self._names is None or base:
+            self._names, self._disturbed = names, False
         elif names.value() != self._names.value():
             self._disturbed = True
 
@@ -160,7 +166,7 @@ class Index:
         names = NameSum()
         for subdir in ("new", "cur"):
             names.add_all(subdir, self._listdir(subdir))
-        self._track(names)
+        self._track(names, base=True)
 
     def _map(self) -> None:
         """One directory read that maps ids to names, unparsed: for files wanted later.
@@ -201,7 +207,7 @@ class Index:
         names = NameSum()
         names.add_all("new", new)
         names.add_all("cur", cur)
-        self._track(names)
+        self._track(names, base=True)
         found = differing(new, cur, recorded, self._infosep)
         if found is None:
             return None
@@ -230,11 +236,12 @@ class Index:
         except OSError as err:
             raise FolderError(f"cannot list {directory}: {err.strerror or err}") from err
 
-    def scan(self, warn: bool) -> None:
+    def scan(self, warn: bool, base: bool = False) -> None:
         """Rebuild the cache from ``cur/`` and ``new/`` without reading or stat-ing files.
 
         A name already in the cache is not parsed again: a second listing of a
-        folder costs little more than the directory reads.
+        folder costs little more than the directory reads.  ``base``: a listing
+        to plan from (see ``_track``), not a rescan for a file that moved.
         """
         report = self._warn if warn else _ignore
         known = {(e.subdir, e.filename): e for e in self.entries.values()}
@@ -254,7 +261,7 @@ class Index:
             except OSError as err:
                 raise FolderError(f"cannot list {directory}: {err.strerror or err}") from err
         self.entries, self._unparsed, self._scanned = found, None, True
-        self._track(names)
+        self._track(names, base=base)
 
     def _consider(self, subdir: str, dirent: os.DirEntry[str], report: Warn) -> Entry | None:
         if dirent.name.startswith("."):

@@ -208,3 +208,18 @@ def test_a_rescan_does_not_adopt_changes_made_by_others(tmp_path: Path) -> None:
 
     assert "2.host:2,DFS" in os.listdir(os.path.join(folder.path, "cur"))
     assert folder.names_fingerprint is None and not folder.unchanged_by_others()
+
+
+def test_the_read_a_sync_plans_from_is_the_one_tracked(tmp_path: Path) -> None:
+    """A folder read as recorded, then changed before its stamp was checked again, is
+    compared with the status: that comparison, which the plan sees, is the base."""
+    folder = _recorded_folder(tmp_path, 5)
+    os.rename(
+        os.path.join(folder.path, "cur", "1.host:2,S"),
+        os.path.join(folder.path, "cur", "1.host:2,FS"),
+    )
+
+    changes = folder.changes_from(lambda: [(f"{n}.host", "S") for n in range(5)])
+
+    assert changes is not None and [m.id for m in changes.changed] == ["1.host"]
+    assert folder.names_fingerprint is not None and folder.unchanged_by_others()
