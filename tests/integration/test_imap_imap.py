@@ -587,3 +587,25 @@ def test_command_line_two_way_with_dry_run_and_nametrans(
     assert problems(here_client, expect_here, "here") == []
     assert problems(there_client, expect_there, "there") == []
     assert "Gesendet" not in folders(here_client) and "Sent" not in folders(there_client)
+
+
+def test_a_first_sync_between_servers_goes_in_windows(
+    tmp_path: Path, dovecot: DovecotUser, there: DovecotUser
+) -> None:
+    there_client, here_client = client_of(there), client_of(dovecot)
+    model = fill(there_client, {"INBOX": 30, "Archive": 12}, "there")
+    settings = imap_account(tmp_path, dovecot, there, listing_window=7)
+    trace: list[str] = []
+
+    result, _ = run(settings, trace)
+
+    assert result.ok and result.counts.copied_to_local == 42, result
+    listings = [line.split() for line in trace if line.endswith("(UID FLAGS RFC822.SIZE)")]
+    by_connection: dict[str, list[str]] = {}
+    for _c, tag, _uid, _fetch, uids, *_ in listings:  # a tag: the connection's prefix, a count
+        by_connection.setdefault(tag.rstrip("0123456789"), []).append(uids)
+    windowed = sorted(v for v in by_connection.values() if "1:*" not in v)
+    assert windowed == [["1:7", "8:12"], ["1:7", "8:14", "15:21", "22:28", "29:30"]], listings
+    assert problems(here_client, model, "here") == []
+    again, _ = run(settings)
+    assert again.ok and again.counts.changes == 0, again.counts
