@@ -236,17 +236,23 @@ class Executor:
 
     def _copies(self, copies: Sequence[Copy], to: Side) -> None:
         o = self.options
-        for batch in _bounded(
-            copies, lambda c: c.size or 0, o.fetch_batch_count, o.fetch_batch_bytes
-        ):
+        batches = list(
+            _bounded(copies, lambda c: c.size or 0, o.fetch_batch_count, o.fetch_batch_bytes)
+        )
+        for n, batch in enumerate(batches):
             self._check_cancel()
             self.report.state(ThreadState.COPYING)
-            self._copy_batch(batch, to)
+            self._copy_batch(batch, to, batches[n + 1] if n + 1 < len(batches) else ())
 
-    def _copy_batch(self, batch: Sequence[Copy], to: Side) -> None:
+    def _copy_batch(self, batch: Sequence[Copy], to: Side, following: Sequence[Copy]) -> None:
+        """Fetch a batch, ask for the next one (a server then sends it while this one
+        is written), store and record this one."""
         src, dst = self.folders[to.other], self.folders[to]
         wanted = {c.src: c for c in batch}
         fetched = [f for f in src.fetch(list(wanted)) if f.id in wanted]
+        ahead = getattr(src, "fetch_ahead", None)  # IMAP
+        if following and ahead is not None and not self.cancel.is_set():
+            ahead([c.src for c in following])
         if len(fetched) < len(wanted):
             self.report.debug(f"{len(wanted) - len(fetched)} messages vanished before copying")
         mark = dst.state().uidnext

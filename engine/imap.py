@@ -42,6 +42,8 @@ class ImapRepository:
         self._selected: ImapFolder | None = None
         self._listed_states: dict[str, FolderState] = {}
         self._wire_names: dict[str, str] = {}  # names whose wire form is not encode(name)
+        # A body FETCH sent ahead (engine.imap_folder.fetch_ahead): its tag and UID set.
+        self._ahead: tuple[str, str] | None = None
 
     # -- connection ------------------------------------------------------
 
@@ -58,15 +60,23 @@ class ImapRepository:
 
     def _drop(self) -> None:
         client, self._client = self._client, None
-        self._selected = None
+        self._selected, self._ahead = None, None
         if client is not None:
             client.quiet_logout()
 
-    def run(self, what: str, folder: str | None, action: Any, *args: Any) -> Any:
-        """``action(client, *args)`` with every raw failure turned into a typed one."""
+    def run(
+        self, what: str, folder: str | None, action: Any, *args: Any, ahead: bool = False
+    ) -> Any:
+        """``action(client, *args)`` with every raw failure turned into a typed one.
+
+        A FETCH sent ahead is answered first (its data dropped), so that no other
+        command's answer is mixed with it; only an ``ahead`` action reads it itself.
+        """
         client = self.client()
         where = f" {folder!r}" if folder is not None else ""
         try:
+            if self._ahead is not None and not ahead:
+                imap_pipeline.fetch_answer(client._imap, self.take_ahead()[0])
             return action(client, *args)
         except SyncError:
             raise
@@ -80,6 +90,20 @@ class ImapRepository:
             ) from exc
         except (imaplib.IMAP4.error, ValueError) as exc:
             raise FolderError(f"{self.name}: {what}{where} failed: {describe(exc)}") from exc
+
+    def send_ahead(self, send: Callable[[Client], str], uid_set: str) -> None:
+        """Send a body FETCH whose answer a later ``ahead`` action reads; one at a time."""
+        if self._ahead is None:
+            self._ahead = (self.run("fetch", None, send), uid_set)
+
+    def take_ahead(self) -> tuple[str, str]:
+        """The FETCH sent ahead (tag, UID set), now the caller's to read."""
+        assert self._ahead is not None
+        ahead, self._ahead = self._ahead, None
+        return ahead
+
+    def has_ahead(self) -> bool:
+        return self._ahead is not None
 
     def has_capability(self, name: str) -> bool:
         return bool(self.run("CAPABILITY", None, lambda c: c.has_capability(name)))

@@ -145,14 +145,36 @@ class ImapFolder:
         """Bodies, flags and INTERNALDATE, ``FETCH_CHUNK`` UIDs per command."""
         uids = sorted({u for u in map(_uid, ids) if u is not None})
         for chunk in imap_parse.chunked(uids, FETCH_CHUNK):
-            data = self._run(
-                "fetch",
-                _uid_command,
-                "FETCH",
-                imap_parse.uid_set(chunk),
-                "(UID FLAGS INTERNALDATE BODY.PEEK[])",
+            self._client()
+            data = self._repo.run(
+                "fetch", self.name, self._bodies, imap_parse.uid_set(chunk), ahead=True
             )
             yield from imap_parse.fetched_messages(data, set(chunk))
+
+    def fetch_ahead(self, ids: Sequence[MsgId]) -> None:
+        """Send the FETCH of (the first chunk of) ``ids`` now, without waiting for it.
+
+        The caller is about to write what it fetched last; meanwhile the server
+        sends these bodies, and ``fetch`` of the same ids reads them, so a
+        distant server costs no round trip per batch.  The bodies wait in the
+        socket, not in memory; any other command reads and drops them first.
+        """
+        uids = sorted({u for u in map(_uid, ids) if u is not None})[:FETCH_CHUNK]
+        if uids:
+            self._client()
+            uid_set = imap_parse.uid_set(uids)
+            self._repo.send_ahead(
+                lambda c: imap_pipeline.send_fetch(c._imap, uid_set, _BODIES), uid_set
+            )
+
+    def _bodies(self, client: Client, uid_set: str) -> list[Any]:
+        """A chunk's FETCH data: the answer sent ahead if it was for these UIDs."""
+        if self._repo.has_ahead():
+            tag, sent = self._repo.take_ahead()
+            data = imap_pipeline.fetch_answer(client._imap, tag)
+            if sent == uid_set:
+                return data
+        return _uid_command(client, "FETCH", uid_set, _BODIES)
 
     # -- writing -----------------------------------------------------------
 
@@ -335,6 +357,7 @@ def _uid_search(client: Client, *criteria: str) -> list[int]:
 
 
 _LISTED = "(UID FLAGS RFC822.SIZE)"
+_BODIES = "(UID FLAGS INTERNALDATE BODY.PEEK[])"
 
 
 def _infos(data: list[Any]) -> list[MessageInfo]:

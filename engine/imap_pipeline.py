@@ -69,6 +69,23 @@ def select_and_fetch(
     return imap.untagged_responses, [item for item in data if item is not None]
 
 
+def send_fetch(imap: imaplib.IMAP4, uid_set: str, items: str) -> str:
+    """Send ``UID FETCH <uid_set> <items>`` and return its tag; the answer is read later
+    (``fetch_answer``), while the server is already sending it."""
+    imap.untagged_responses.pop("FETCH", None)
+    tag: str = imap._command("UID", "FETCH", uid_set, items)
+    return tag
+
+
+def fetch_answer(imap: imaplib.IMAP4, tag: str) -> list[Any]:
+    """The FETCH data of a ``send_fetch``; nothing else may have been sent since."""
+    typ, data = _answer(imap, "UID", tag)
+    fetched = imap.untagged_responses.pop("FETCH", [])
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"UID FETCH failed: {imap_parse.describe_data(data)}")
+    return [item for item in fetched if item is not None]
+
+
 def _answer(imap: imaplib.IMAP4, name: str, tag: str) -> tuple[str, list[Any]]:
     """A command's tagged answer; a BAD comes back as one, not as an exception."""
     try:

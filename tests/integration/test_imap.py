@@ -455,3 +455,51 @@ def test_changes_asked_with_the_select(dovecot: DovecotUser) -> None:
     ]
     assert changes.gone == {"1"}
     assert again.changes_since(modseq, lambda: ["1", "2"]) == changes  # asked again: same
+
+
+def _traced_box(dovecot: DovecotUser, count: int) -> tuple[Any, list[str]]:
+    lines: list[str] = []
+    repo = ImapRepository(dovecot.settings(), trace=lines.append)
+    box = _box(repo)
+    for n in range(count):
+        box.append(_msg(n, "S" if n % 2 else ""))
+    return box, lines
+
+
+def _body_fetches(lines: list[str]) -> list[str]:
+    """The UID sets of the body FETCHes sent."""
+    return [line.split()[4] for line in lines if line.endswith("INTERNALDATE BODY.PEEK[])")]
+
+
+def test_a_fetch_sent_ahead_is_read_by_the_fetch_of_the_same_ids(dovecot: DovecotUser) -> None:
+    box, lines = _traced_box(dovecot, 6)
+    assert [f.id for f in box.fetch(["1", "2", "3"])] == ["1", "2", "3"]
+
+    box.fetch_ahead(["4", "5", "6"])
+    sent = len(lines)
+    fetched = {f.id: f.message for f in box.fetch(["4", "5", "6"])}
+
+    assert _body_fetches(lines) == ["1:3", "4:6"]  # one command for 4:6, sent ahead
+    assert not [line for line in lines[sent:] if line.startswith("C: ")]
+    assert sorted(fetched) == ["4", "5", "6"]
+    assert fetched["4"].flags == frozenset("S") and b"Subject: message 3" in fetched["4"].data
+
+
+def test_another_command_first_drops_the_fetch_sent_ahead(dovecot: DovecotUser) -> None:
+    """Whatever comes between (a flag change, a listing, another folder), the answer
+    sent ahead is read first and mixed with nothing; a fetch after it asks again."""
+    box, lines = _traced_box(dovecot, 4)
+    box.fetch_ahead(["1", "2"])
+
+    box.set_flags("3", frozenset("F"), frozenset())
+    listed = {m.id: m.flags for m in box.list_messages()}
+    fetched = [f.id for f in box.fetch(["1", "2"])]
+
+    assert listed == {
+        "1": frozenset(),
+        "2": frozenset("S"),
+        "3": frozenset("F"),
+        "4": frozenset("S"),
+    }
+    assert fetched == ["1", "2"]
+    assert _body_fetches(lines) == ["1:2", "1:2"]

@@ -1,13 +1,18 @@
-"""A first sync of large folders, listed and copied window by window, against Dovecot."""
+"""A first sync's transfers against Dovecot: large folders listed and copied window by
+window, and each batch of bodies asked for before the last one is written."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from engine.events import Progress
+from engine.account_sync import sync_account
+from engine.events import Progress, discard
+from engine.maildir import MaildirFolder
+from engine.repository import Message
 from tests.fixtures.dovecot import DovecotUser
 from tests.integration.test_stateful import commands, traced
 from tests.integration.test_sync import (
@@ -94,3 +99,33 @@ def test_a_folder_with_local_messages_is_listed_whole(tmp_path: Path, dovecot: D
     ranges = listed_ranges(lines)
     assert ranges.count("1:*") == 1 and "1:3" in ranges, ranges  # Archive whole, others not
     _check_converged(tmp_path, dovecot.client(), "Archive")
+
+
+def test_the_next_batch_is_asked_for_before_this_one_is_written(
+    tmp_path: Path, dovecot: DovecotUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    populate(dovecot.client(), 12)
+    settings = account(tmp_path, dovecot, fetch_batch_count=5)
+    settings = replace(settings, remote=replace(settings.remote, maxconnections=1))
+    lines: list[str] = []
+    appended_at: list[int] = []  # how many trace lines there were at each local write
+    original = MaildirFolder.append
+
+    def append(self: MaildirFolder, message: Message) -> str | None:
+        appended_at.append(len(lines))
+        return original(self, message)
+
+    monkeypatch.setattr(MaildirFolder, "append", append)
+
+    result = sync_account(settings, discard, trace=lines.append)
+
+    assert result.ok and result.counts.copied_to_local == 12 * len(FOLDERS), result
+    before_the_first_write = [
+        line.split()[4]
+        for line in lines[: appended_at[0]]
+        if line.endswith("INTERNALDATE BODY.PEEK[])")
+    ]
+    assert before_the_first_write == ["1:5", "6:10"]
+    client = dovecot.client()
+    for folder in FOLDERS:
+        _check_converged(tmp_path, client, folder)
