@@ -8,6 +8,9 @@ UIDVALIDITY change) needs one notion of "the same bytes" that ignores that.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+
+CHUNK = 1 << 20  # a large message is converted a MB at a time, never copied whole
 
 
 def to_crlf(data: bytes) -> bytes:
@@ -20,21 +23,41 @@ def to_lf(data: bytes) -> bytes:
     return data.replace(b"\r\n", b"\n")
 
 
+def lf_chunks(data: bytes, size: int = CHUNK) -> Iterator[bytes]:
+    """:func:`to_lf` of ``data`` in pieces of at most ``size`` (+1) bytes.
+
+    A 50 MB attachment would otherwise be held twice, as fetched and as
+    converted.  A piece never ends in a CR, so no CRLF is split between two.
+    """
+    if len(data) <= size:
+        yield to_lf(data)
+        return
+    view, start = memoryview(data), 0
+    while start < len(data):
+        end = min(start + size, len(data))
+        if end < len(data) and data[end - 1] == 0x0D:  # with the LF that may follow it
+            end = end - 1 if end - 1 > start else end + 1
+        yield to_lf(bytes(view[start:end]))
+        start = end
+
+
 def crlf_size(data: bytes) -> int:
     """What an IMAP server reports as RFC822.SIZE for these bytes."""
-    lf = to_lf(data)
-    return len(lf) + lf.count(b"\n")
+    return fingerprint_and_size(data)[1]
 
 
 def fingerprint(data: bytes) -> str:
     """A digest that is equal for the CRLF and LF forms of one message."""
-    return hashlib.sha256(to_lf(data)).hexdigest()
+    return fingerprint_and_size(data)[0]
 
 
 def fingerprint_and_size(data: bytes) -> tuple[str, int]:
     """:func:`fingerprint` and :func:`crlf_size` with one conversion (the copy hot path)."""
-    lf = to_lf(data)
-    return hashlib.sha256(lf).hexdigest(), len(lf) + lf.count(b"\n")
+    digest, size = hashlib.sha256(), 0
+    for piece in lf_chunks(data):
+        digest.update(piece)
+        size += len(piece) + piece.count(b"\n")
+    return digest.hexdigest(), size
 
 
 def header_value(data: bytes, name: bytes) -> bytes | None:

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
-from engine.content import to_lf
+from engine.content import lf_chunks
 from engine.errors import AccountError, FolderError, MessageError
 from engine.flags import to_letters
 from engine.maildir_files import _error, _fsync_dir, _place, _untouched_since
@@ -170,7 +170,7 @@ class MaildirFolder:
 
     def append(self, message: Message) -> MsgId | None:
         letters = to_letters(message.flags)
-        id, tmp = self._write_tmp(to_lf(message.data), message.internaldate, message.uid)
+        id, tmp = self._write_tmp(message.data, message.internaldate, message.uid)
         try:
             entry = self._deliver(tmp, id, letters or None, message.uid)
         finally:
@@ -280,13 +280,14 @@ class MaildirFolder:
         raise MessageError(f"no unique file name found in {self.path}/tmp")
 
     def _fill(self, fd: int, data: bytes, internaldate: float | None) -> None:
-        """Write, date and flush one file.
+        """Write (with LF line ends, a piece at a time), date and flush one file.
 
         The date is set while the file is still in tmp/: a tmp/ cleaner that
         goes by the newest of atime, mtime and ctime still sees it as fresh.
         """
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            for piece in lf_chunks(data):
+                f.write(piece)
             f.flush()
             if internaldate is not None:
                 os.utime(f.fileno(), (internaldate, internaldate))
