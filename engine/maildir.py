@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from engine.content import lf_chunks
 from engine.errors import AccountError, FolderError, MessageError
 from engine.flags import to_letters
-from engine.maildir_files import _error, _fsync_dir, _place, _untouched_since
+from engine.maildir_files import _error, _fsync_dir, _place, remove_untouched
 from engine.maildir_index import Entry, Index
 from engine.maildir_names import (
     MaildirName,
@@ -217,12 +217,8 @@ class MaildirFolder:
             self._sync_dirs(touched)
 
     def forget_written(self) -> None:
-        """Drop the cached places of messages (a first sync's window is done with them).
-
-        Nothing is lost: a message looked up later is found by reading the
-        directory again.  The names fingerprint is kept.
-        """
-        self._index.entries.clear()
+        """A first sync's window is done with the files it wrote (see ``Index.forget``)."""
+        self._index.forget()
 
     def close(self) -> None:
         try:
@@ -364,20 +360,8 @@ class MaildirFolder:
 
     def remove_stale_tmp(self) -> None:
         """Delete tmp/ files nobody touched for 36 hours: deliveries that died."""
-        directory = os.path.join(self.path, "tmp")
-        limit = _clock() - TMP_MAX_AGE
-        try:
-            with os.scandir(directory) as it:
-                stale = [d.path for d in it if _untouched_since(d, limit)]
-        except OSError as err:
-            raise FolderError(f"cannot list {directory}: {err.strerror or err}") from err
-        for path in stale:
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
-            except OSError as err:
-                self._warn(f"{self.name}: cannot remove stale {path}: {err.strerror or err}")
+        for path, err in remove_untouched(os.path.join(self.path, "tmp"), _clock() - TMP_MAX_AGE):
+            self._warn(f"{self.name}: cannot remove stale {path}: {err.strerror or err}")
 
 
 class MaildirRepository:

@@ -63,3 +63,22 @@ def _place(tmp: str, target: str) -> bool:
     except OSError as err:
         raise _error(err, f"cannot deliver {target}") from err
     return True
+
+
+def remove_untouched(directory: str, limit: float) -> list[tuple[str, OSError]]:
+    """Delete the files of ``directory`` nobody touched since ``limit``; returns those
+    that could not be removed (FolderError if the directory cannot be listed)."""
+    try:
+        with os.scandir(directory) as it:
+            stale = [d.path for d in it if _untouched_since(d, limit)]
+    except OSError as err:
+        raise FolderError(f"cannot list {directory}: {err.strerror or err}") from err
+    failed: list[tuple[str, OSError]] = []
+    for path in stale:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as err:
+            failed.append((path, err))
+    return failed

@@ -155,6 +155,11 @@ class Index:
         self.removed(old)
         self.added(new)
 
+    def forget(self) -> None:
+        """Drop the cached entries, keeping the tracked names: nothing is lost, as a
+        message looked up later is found by its expected name or a directory read."""
+        self.entries.clear()
+
     def clear(self) -> None:
         self.entries.clear()
         self._unparsed = None
