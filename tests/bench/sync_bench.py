@@ -65,6 +65,7 @@ if str(ROOT) not in sys.path:
 from blinken import corpus  # noqa: E402
 from blinken.dovecot import DovecotError, ThrowawayDovecot  # noqa: E402
 from tests.bench.latency_proxy import LatencyProxy  # noqa: E402
+from tests.bench.stopping import exit_on_signals  # noqa: E402
 
 SEED = 20250501
 FOLDER_NAMES = (
@@ -806,6 +807,7 @@ def installed_tools(options: Options) -> list[Tool]:
 
 def main(argv: list[str] | None = None) -> int:
     """Load once, run every installed tool through the phases, print; 1 if a check failed."""
+    exit_on_signals()
     options = parse_options(argv)
     tools = installed_tools(options)
     work = Path(tempfile.mkdtemp(prefix="blinken-bench-"))

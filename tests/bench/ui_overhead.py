@@ -43,6 +43,7 @@ if str(ROOT) not in sys.path:
 from blinken import corpus  # noqa: E402
 from blinken.demo import DEMO_SEED, DEMO_USER, config_text  # noqa: E402
 from blinken.dovecot import ThrowawayDovecot  # noqa: E402
+from tests.bench.stopping import exit_on_signals  # noqa: E402
 
 UIS = ("quiet", "blinkenlights")
 TARGET = 1.10
@@ -222,6 +223,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    exit_on_signals()
     ns = _parser().parse_args(argv)
     if shutil.which("tmux") is None:
         print("ui_overhead: needs tmux (Debian: apt-get install tmux)", file=sys.stderr)
