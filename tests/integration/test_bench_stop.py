@@ -22,7 +22,10 @@ def test_a_terminated_benchmark_stops_its_server(tmp_path: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="blinken-stop-") as tmp:  # Dovecot's auth must
         work = Path(tmp)  # traverse it, which pytest's own temp dirs do not allow
         work.chmod(0o755)
-        _terminate_midway(work, log)
+        try:
+            _terminate_midway(work, log)
+        finally:  # when the test fails, the server it found must not outlive it either
+            subprocess.run(["pkill", "-f", f"dovecot -F -c {work}"], check=False)
 
 
 def _terminate_midway(work: Path, log: Path) -> None:
