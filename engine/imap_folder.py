@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from engine import imap_parse, imap_pipeline, imap_state
 from engine.errors import FolderError, MessageError, UidValidityError
 from engine.flags import to_imap
-from engine.imap_append import append_args, judged, send_append
+from engine.imap_append import Arg, append_args, judged, send_append
 from engine.imap_connect import Client
 from engine.repository import (
     Changes,
@@ -219,7 +219,7 @@ class ImapFolder:
         """
         if len(messages) < 2 or not self._repo.has_capability("MULTIAPPEND"):
             return None
-        args = [imap_parse.quoted(self.wire)]
+        args: list[Arg] = [imap_parse.quoted(self.wire)]
         for message in messages:
             args += append_args(message)
         uids = self._same_validity(imap_parse.appenduids, self._append(args))
@@ -227,7 +227,7 @@ class ImapFolder:
             return [None] * len(messages)  # stored, ids unknown: found again by content
         return [str(uid) for uid in uids]
 
-    def _append(self, args: list[bytes]) -> bytes:
+    def _append(self, args: list[Arg]) -> bytes:
         self._writable("append")
         response = judged(self._run("append", send_append, args), self._where)
         self._changed = True

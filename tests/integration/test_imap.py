@@ -9,7 +9,7 @@ import imapclient
 import pytest
 
 from engine import imap_parse
-from engine.content import crlf_size, to_lf
+from engine.content import crlf_size, to_crlf, to_lf
 from engine.errors import (
     AccountError,
     AuthenticationError,
@@ -503,3 +503,31 @@ def test_another_command_first_drops_the_fetch_sent_ahead(dovecot: DovecotUser) 
     }
     assert fetched == ["1", "2"]
     assert _body_fetches(lines) == ["1:2", "1:2"]
+
+
+@pytest.mark.parametrize("literal_plus", [True, False])
+def test_large_bodies_go_up_with_crlf_line_ends(literal_plus: bool) -> None:
+    """Bodies are sent a piece at a time with CRLF line ends: with LITERAL+, and after
+    the server's continuation without it; one and several messages per APPEND."""
+    plus = " LITERAL+" if literal_plus else ""
+    server = start_server(capability=f"IMAP4rev1 UIDPLUS MULTIAPPEND{plus}")
+    try:
+        account = new_user(server)
+        box = _box(account.repository())
+        big = b"Subject: big\n\n" + b"".join(b"line %d\n" % n for n in range(300_000))
+        mixed = b"Subject: mixed\r\n\r\nCRLF\r\nLF\nCR\ralone\r\n"
+        one = box.append(Message(big, frozenset("S")))
+        many = box.append_many([Message(mixed, frozenset()), Message(big[:-1], frozenset("F"))])
+
+        other = account.client()
+        other.select_folder("Box")
+        stored = other.fetch(other.search(), ["BODY.PEEK[]", "RFC822.SIZE"])
+        bodies = [stored[uid][b"BODY[]"] for uid in sorted(stored)]
+        assert bodies == [to_crlf(big), to_crlf(mixed), to_crlf(big[:-1])]
+        assert [stored[uid][b"RFC822.SIZE"] for uid in sorted(stored)] == [
+            crlf_size(b) for b in (big, mixed, big[:-1])
+        ]
+        assert one is not None and many is not None and None not in many
+        account.close_all()
+    finally:
+        server.stop()
