@@ -239,22 +239,27 @@ class Executor:
         batches = list(
             _bounded(copies, lambda c: c.size or 0, o.fetch_batch_count, o.fetch_batch_bytes)
         )
-        for n, batch in enumerate(batches):
+        n = 0
+        while n < len(batches):
             self._check_cancel()
             self.report.state(ThreadState.COPYING)
-            self._copy_batch(batch, to, batches[n + 1] if n + 1 < len(batches) else ())
+            rest = self._copy_batch(batches[n], to, batches[n + 1] if n + 1 < len(batches) else ())
+            if rest:
+                batches[n] = rest  # read up to the byte bound: the others come next
+            else:
+                n += 1
 
-    def _copy_batch(self, batch: Sequence[Copy], to: Side, following: Sequence[Copy]) -> None:
+    def _copy_batch(self, batch: Sequence[Copy], to: Side, following: Sequence[Copy]) -> list[Copy]:
         """Fetch a batch, ask for the next one (a server then sends it while this one
-        is written), store and record this one."""
+        is written), store and record this one; returns the copies not read yet."""
         src, dst = self.folders[to.other], self.folders[to]
-        wanted = {c.src: c for c in batch}
-        fetched = [f for f in src.fetch(list(wanted)) if f.id in wanted]
+        fetched, rest = self._fetched(src, batch)
         ahead = getattr(src, "fetch_ahead", None)  # IMAP
-        if following and ahead is not None and not self.cancel.is_set():
+        if following and not rest and ahead is not None and not self.cancel.is_set():
             ahead([c.src for c in following])
-        if len(fetched) < len(wanted):
-            self.report.debug(f"{len(wanted) - len(fetched)} messages vanished before copying")
+        if len(fetched) < len(batch) - len(rest):
+            vanished = len(batch) - len(rest) - len(fetched)
+            self.report.debug(f"{vanished} messages vanished before copying")
         mark = dst.state().uidnext
         pending = self._add_pending(fetched, to, mark)
         stored: list[tuple[int, Pair]] = []
@@ -269,6 +274,26 @@ class Executor:
             self._flush(to)  # nothing is recorded before it is durable
             self._record_copies(stored)
         self._check_cancel()
+        return rest
+
+    def _fetched(
+        self, src: Folder, batch: Sequence[Copy]
+    ) -> tuple[list[FetchedMessage], list[Copy]]:
+        """The batch's messages; where the listing gave no sizes (a Maildir), only as many
+        as ``fetch_batch_bytes`` holds, and the copies left for the next batch."""
+        wanted = {c.src: c for c in batch}
+        if any(c.size is not None for c in batch):  # sized: the batch is bounded already
+            return [f for f in src.fetch(list(wanted)) if f.id in wanted], []
+        fetched: list[FetchedMessage] = []
+        held = 0
+        for f in src.fetch(list(wanted)):
+            if f.id in wanted:
+                fetched.append(f)
+                held += len(f.message.data)
+                if held >= self.options.fetch_batch_bytes:
+                    got = {f.id for f in fetched}
+                    return fetched, [c for c in batch if c.src not in got]
+        return fetched, []
 
     def _flush(self, *sides: Side) -> None:
         for side in sides:

@@ -285,6 +285,23 @@ def test_batches_split_by_bytes(world: World) -> None:
     world.assert_converged(4)
 
 
+def test_batches_of_unsized_messages_split_by_the_bytes_read(world: World) -> None:
+    """A Maildir lists no sizes: the bytes are counted as the messages are read."""
+    for i in range(4):
+        world.local.append(Message(body(i, pad=100), NONE))
+    unsized = [m._replace(size=None) for m in world.local.list_messages()]
+    marks: list[set[int | None]] = []
+
+    def before(message: Message) -> None:
+        marks.append({r.mark for r in world.pending()})
+
+    options = SyncOptions(fetch_batch_bytes=250)  # two messages of about 140 bytes
+    executor = world.executor(remote=Spy(world.remote, before), options=options)
+    executor.run(plan(unsized, world.remote.list_messages(), world.pairs()))
+    assert marks == [{1}, {1}, {3}, {3}]
+    world.assert_converged(4)
+
+
 def test_progress_is_reported_at_a_bounded_rate_and_always_at_the_end(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
