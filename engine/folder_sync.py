@@ -260,13 +260,18 @@ def _sync_open(
     """The counts, whether the sync left nothing undone (so its stamps and MODSEQs
     may be kept), and both sides' states from before the listings."""
     states = {side: folder.state() for side, folder in folders.items()}
-    _check_validity(w.status, record, states, w.status.has_any(record.id))
+    has_pairs = w.status.has_any(record.id)
+    _check_validity(w.status, record, states, has_pairs)
     views: dict[Side, View] = {}
     for side, folder in folders.items():
         report.state(ThreadState.LOADING_LIST, side)
-        if side is Side.REMOTE and (windows := _windows(w, report, record, folders, states, views)):
+        windows = side is Side.REMOTE and _windows(
+            w, report, record, folders, states, views, has_pairs
+        )
+        if windows:
             report.state(ThreadState.SYNC_CONTROLLER)
-            counts, clean = _execute(w, report, record, folders, windows, states[Side.REMOTE])
+            expected = states[Side.REMOTE].messages or 0
+            counts, clean = _execute(w, report, record, folders, windows, expected)
             return counts, clean, states
         views[side] = _view(w, folder, side, record, stamps[side], states[side])
     report.state(ThreadState.SYNC_CONTROLLER)
@@ -287,10 +292,10 @@ def _windows(
     folders: dict[Side, Folder],
     states: dict[Side, FolderState],
     views: dict[Side, View],
+    has_pairs: bool,
 ) -> Iterator[tuple[Plan, SyncCounts]] | None:
     """A first sync's plans window by window (engine.windowed), when it qualifies:
     asked once the local side is listed, before the remote side is."""
-    has_pairs = w.status.has_any(record.id)
     source = source_windows(folders, states[Side.REMOTE], views[Side.LOCAL], has_pairs, w.options)
     if source is None or w.status.pending(record.id):
         return None
@@ -303,13 +308,13 @@ def _execute(
     record: FolderRecord,
     folders: dict[Side, Folder],
     plans: Iterable[tuple[Plan, SyncCounts]],
-    expected: FolderState | None = None,
+    expected: int = 0,
 ) -> tuple[SyncCounts, bool]:
     """Carry out the plans in order: the counts, and whether nothing was left undone."""
     executor = Executor(
         folders[Side.LOCAL], folders[Side.REMOTE], w.status, record.id, report, w.options, w.cancel
     )
-    executor.expected = (expected.messages or 0) if expected is not None else 0
+    executor.expected = expected  # copies in all the plans: one progress total
     left_out = SyncCounts()
     try:
         for plan, out in plans:

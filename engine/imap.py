@@ -75,8 +75,9 @@ class ImapRepository:
         client = self.client()
         where = f" {folder!r}" if folder is not None else ""
         try:
-            if self._ahead is not None and not ahead:
-                imap_pipeline.fetch_answer(client._imap, self.take_ahead()[0])
+            dropped = None if ahead else self.take_ahead()
+            if dropped is not None:
+                imap_pipeline.fetch_answer(client._imap, dropped[0])
             return action(client, *args)
         except SyncError:
             raise
@@ -96,14 +97,10 @@ class ImapRepository:
         if self._ahead is None:
             self._ahead = (self.run("fetch", None, send), uid_set)
 
-    def take_ahead(self) -> tuple[str, str]:
-        """The FETCH sent ahead (tag, UID set), now the caller's to read."""
-        assert self._ahead is not None
+    def take_ahead(self) -> tuple[str, str] | None:
+        """The FETCH sent ahead (tag, UID set), if any, now the caller's to read."""
         ahead, self._ahead = self._ahead, None
         return ahead
-
-    def has_ahead(self) -> bool:
-        return self._ahead is not None
 
     def has_capability(self, name: str) -> bool:
         return bool(self.run("CAPABILITY", None, lambda c: c.has_capability(name)))
@@ -243,7 +240,7 @@ class ImapRepository:
         the SELECT's numbers, the FETCH data and the VANISHED lines."""
         name = "EXAMINE" if self.settings.readonly else "SELECT"
         qresync = self.enabled_qresync()
-        fetch = ("1:*", imap_state.CHANGES_ITEMS, imap_state.changes_modifier(modseq, qresync))
+        fetch = ("1:*", imap_parse.LISTING_ITEMS, imap_state.changes_modifier(modseq, qresync))
 
         def both(c: Client) -> tuple[dict[bytes, Any], list[Any], list[Any]]:
             mailbox = imap_parse.quoted(folder.wire)

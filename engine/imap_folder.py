@@ -95,9 +95,9 @@ class ImapFolder:
         if self._closed:
             raise FolderError(f"{self._repo.name}: folder {self.name!r} was closed")
 
-    def _run(self, what: str, action: Any, *args: Any) -> Any:
+    def _run(self, what: str, action: Any, *args: Any, ahead: bool = False) -> Any:
         self._client()
-        return self._repo.run(what, self.name, action, *args)
+        return self._repo.run(what, self.name, action, *args, ahead=ahead)
 
     def _writable(self, what: str) -> None:
         self._check_open()
@@ -135,7 +135,8 @@ class ImapFolder:
         first, last, span = 1, uidnext - 1, size
         while first <= last:
             end = min(first + span - 1, last)
-            data = self._run("listing", _uid_command, "FETCH", f"{first}:{end}", _LISTED)
+            uid_set = f"{first}:{end}"
+            data = self._run("listing", _uid_command, "FETCH", uid_set, imap_parse.LISTING_ITEMS)
             window = _infos(data)
             yield window
             first = end + 1
@@ -143,12 +144,8 @@ class ImapFolder:
 
     def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
         """Bodies, flags and INTERNALDATE, ``FETCH_CHUNK`` UIDs per command."""
-        uids = sorted({u for u in map(_uid, ids) if u is not None})
-        for chunk in imap_parse.chunked(uids, FETCH_CHUNK):
-            self._client()
-            data = self._repo.run(
-                "fetch", self.name, self._bodies, imap_parse.uid_set(chunk), ahead=True
-            )
+        for chunk in imap_parse.chunked(_uids(ids), FETCH_CHUNK):
+            data = self._run("fetch", self._bodies, imap_parse.uid_set(chunk), ahead=True)
             yield from imap_parse.fetched_messages(data, set(chunk))
 
     def fetch_ahead(self, ids: Sequence[MsgId]) -> None:
@@ -159,7 +156,7 @@ class ImapFolder:
         distant server costs no round trip per batch.  The bodies wait in the
         socket, not in memory; any other command reads and drops them first.
         """
-        uids = sorted({u for u in map(_uid, ids) if u is not None})[:FETCH_CHUNK]
+        uids = _uids(ids)[:FETCH_CHUNK]
         if uids:
             self._client()
             uid_set = imap_parse.uid_set(uids)
@@ -169,10 +166,10 @@ class ImapFolder:
 
     def _bodies(self, client: Client, uid_set: str) -> list[Any]:
         """A chunk's FETCH data: the answer sent ahead if it was for these UIDs."""
-        if self._repo.has_ahead():
-            tag, sent = self._repo.take_ahead()
-            data = imap_pipeline.fetch_answer(client._imap, tag)
-            if sent == uid_set:
+        ahead = self._repo.take_ahead()
+        if ahead is not None:
+            data = imap_pipeline.fetch_answer(client._imap, ahead[0])
+            if ahead[1] == uid_set:
                 return data
         return _uid_command(client, "FETCH", uid_set, _BODIES)
 
@@ -270,7 +267,7 @@ class ImapFolder:
         commands: list[tuple[str, ...]] = []
         wanted: set[int] = set()
         for ids, add, remove in groups:
-            uids = sorted({u for u in map(_uid, ids) if u is not None})
+            uids = _uids(ids)
             wanted.update(uids)
             for sign, letters in (("+", add - remove), ("-", remove)):
                 names = to_imap(letters)
@@ -300,7 +297,7 @@ class ImapFolder:
         and a FolderError says why.
         """
         self._writable("delete")
-        uids = sorted({u for u in (_uid(i) for i in ids) if u is not None})
+        uids = _uids(ids)
         if not uids:
             return
         sets = [imap_parse.uid_set(chunk) for chunk in imap_parse.chunked(uids, STORE_CHUNK)]
@@ -333,6 +330,11 @@ def _uid(id: MsgId) -> int | None:
     return int(id) if id.isascii() and id.isdigit() and int(id) > 0 else None
 
 
+def _uids(ids: Iterable[MsgId]) -> list[int]:
+    """The UIDs among ``ids``, once each and in order."""
+    return sorted({u for u in map(_uid, ids) if u is not None})
+
+
 def _uid_command(client: Client, command: str, *args: str) -> list[Any]:
     """``UID <command>``; the untagged FETCH data it brought, stale ones dropped first."""
     imap = client._imap
@@ -356,19 +358,17 @@ def _uid_search(client: Client, *criteria: str) -> list[int]:
     return [int(n) for line in data if line for n in line.split()]
 
 
-_LISTED = "(UID FLAGS RFC822.SIZE)"
 _BODIES = "(UID FLAGS INTERNALDATE BODY.PEEK[])"
 
 
 def _infos(data: list[Any]) -> list[MessageInfo]:
-    listed = imap_parse.parse_listing(item for item in data if item is not None)
-    return [MessageInfo(str(uid), flags, size) for uid, flags, size in sorted(listed.values())]
+    return imap_parse.listing_infos(imap_parse.parse_listing(data))
 
 
 def _listing(client: Client) -> list[Any] | None:
     """The listing's FETCH data; None when the server refused the command itself."""
     try:
-        return _uid_command(client, "FETCH", "1:*", _LISTED)
+        return _uid_command(client, "FETCH", "1:*", imap_parse.LISTING_ITEMS)
     except imaplib.IMAP4.abort:
         raise
     except imaplib.IMAP4.error:

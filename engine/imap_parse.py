@@ -17,7 +17,7 @@ from typing import Any
 from imapclient.response_parser import parse_fetch_response
 
 from engine.flags import from_imap
-from engine.repository import FetchedMessage, Message
+from engine.repository import FetchedMessage, Message, MessageInfo
 
 _USUAL_LINE = re.compile(rb"\d+ \(UID (\d+) FLAGS \(([^()\"{}]*)\) RFC822\.SIZE (\d+)\)\Z")
 _FETCH_LINE = re.compile(rb"(\d+) \((.*)\)\Z", re.DOTALL)
@@ -53,6 +53,9 @@ def chunked(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
         yield items[start : start + size]
 
 
+LISTING_ITEMS = "(UID FLAGS RFC822.SIZE)"  # what a listing asks for, and parse_listing reads
+
+
 def parse_listing(data: Iterable[Any]) -> dict[int, Listed]:
     """UID -> (uid, letters, size) from the untagged FETCH data imaplib collected.
 
@@ -70,6 +73,11 @@ def parse_listing(data: Iterable[Any]) -> dict[int, Listed]:
     return out
 
 
+def listing_infos(listed: dict[int, Listed]) -> list[MessageInfo]:
+    """A parsed listing as the repository interface gives it, in UID order."""
+    return [MessageInfo(str(uid), flags, size) for uid, flags, size in sorted(listed.values())]
+
+
 def _responses(data: Iterable[Any]) -> Iterator[list[Listed]]:
     """Parsed responses in order; a response with literals spans several items.
 
@@ -79,6 +87,8 @@ def _responses(data: Iterable[Any]) -> Iterator[list[Listed]]:
     """
     pending: list[Any] = []
     for item in data:
+        if item is None:  # imaplib's data of an answer without any
+            continue
         if isinstance(item, tuple):
             pending.append(item)
             continue

@@ -22,7 +22,7 @@ from typing import Any
 from imapclient.response_parser import parse_response
 
 from engine import imap_parse, imap_utf7
-from engine.repository import Changes, FolderState, MessageInfo
+from engine.repository import Changes, FolderState
 
 STATUS_ITEMS = "(MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)"
 STATUS_ITEMS_PLAIN = "(MESSAGES UIDNEXT UIDVALIDITY)"
@@ -94,9 +94,6 @@ def pipelined_status(
     return parse_status(_status_lines(imap))
 
 
-CHANGES_ITEMS = "(UID FLAGS RFC822.SIZE)"
-
-
 def changes_modifier(modseq: int, qresync: bool) -> str:
     return f"(CHANGEDSINCE {modseq}{' VANISHED' if qresync else ''})"
 
@@ -111,7 +108,8 @@ def changes_since(
     """``UID FETCH 1:* (...) (CHANGEDSINCE modseq [VANISHED])`` on the selected folder."""
     for kind in ("FETCH", "VANISHED"):
         imap.untagged_responses.pop(kind, None)
-    typ, data = imap.uid("FETCH", "1:*", CHANGES_ITEMS, changes_modifier(modseq, qresync))
+    modifier = changes_modifier(modseq, qresync)
+    typ, data = imap.uid("FETCH", "1:*", imap_parse.LISTING_ITEMS, modifier)
     if typ != "OK":
         raise imaplib.IMAP4.error(f"UID FETCH CHANGEDSINCE failed: {data}")
     vanished = imap.untagged_responses.pop("VANISHED", [])
@@ -131,8 +129,8 @@ def changes_from(
     ``known`` (the UIDs the status holds) is asked for only without QRESYNC,
     where removals have to be found by counting and searching.
     """
-    listed = imap_parse.parse_listing(item for item in fetched if item is not None)
-    changed = [MessageInfo(str(uid), flags, size) for uid, flags, size in sorted(listed.values())]
+    listed = imap_parse.parse_listing(fetched)
+    changed = imap_parse.listing_infos(listed)
     if qresync:
         vanished = parse_vanished(vanished_lines)
     else:

@@ -21,14 +21,14 @@ def within_limits(
     """The plan without the copies the options leave out, and their counts."""
     left_out = SyncCounts()
     if options.maxage_days is not None:
-        plan, left_out = within_maxage(plan, folders, options.maxage_days, report)
+        plan, left_out = _within_maxage(plan, folders, options.maxage_days, report)
     if options.maxsize is not None:
-        plan, too_large = within_maxsize(plan, options.maxsize, report)
+        plan, too_large = _within_maxsize(plan, options.maxsize, report)
         left_out = left_out + too_large
     return plan, left_out
 
 
-def within_maxage(
+def _within_maxage(
     plan: Plan, folders: dict[Side, Folder], days: int, report: Reporter
 ) -> tuple[Plan, SyncCounts]:
     """Copy only messages younger than ``maxage``; older ones stay where they are.
@@ -52,7 +52,7 @@ def within_maxage(
 _SHOWN_TOO_LARGE = 10  # messages named in the line that reports them
 
 
-def within_maxsize(plan: Plan, limit: int, report: Reporter) -> tuple[Plan, SyncCounts]:
+def _within_maxsize(plan: Plan, limit: int, report: Reporter) -> tuple[Plan, SyncCounts]:
     """Copy only messages of at most ``maxsize`` bytes; larger ones stay where they are.
 
     Like ``maxage`` this filters copies only.  The size is the one the listing

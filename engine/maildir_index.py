@@ -98,15 +98,9 @@ class Index:
             return None
         canonical = id + self._infosep + "2," + letters
         for subdir, filename in (("cur", canonical), ("new", canonical if letters else id)):
-            try:
-                st = os.stat(os.path.join(self.path, subdir, filename))
-            except OSError:
-                continue
-            kind = stat.S_IFMT(st.st_mode)
-            entry = self._checked(subdir, filename, kind == stat.S_IFDIR, kind == stat.S_IFREG)
-            if entry is not None:
-                self.entries[id] = entry
-            return entry
+            found, entry = self._at(subdir, filename)
+            if found:
+                return entry
         return None
 
     def fingerprint(self) -> Fingerprint | None:
@@ -168,10 +162,16 @@ class Index:
 
     def read_names(self) -> None:
         """One directory read for the fingerprint alone (a folder as the status has it)."""
+        self._read(base=True)
+
+    def _read(self, base: bool) -> dict[str, list[str]]:
+        """The names of ``new/`` and ``cur/``, tracked (see ``_track``)."""
+        listed = {subdir: self._listdir(subdir) for subdir in ("new", "cur")}
         names = NameSum()
-        for subdir in ("new", "cur"):
-            names.add_all(subdir, self._listdir(subdir))
-        self._track(names, base=True)
+        for subdir, found in listed.items():
+            names.add_all(subdir, found)
+        self._track(names, base)
+        return listed
 
     def _map(self) -> None:
         """One directory read that maps ids to names, unparsed: for files wanted later.
@@ -179,22 +179,16 @@ class Index:
         Each name is kept once, under its id, in a map of its subdirectory,
         built by one comprehension.
         """
-        names = NameSum()
-        unparsed: dict[str, dict[str, str]] = {}
-        listed = 0
+        listed = self._read(base=False)
         sep = self._infosep
-        for subdir in ("new", "cur"):
-            found = self._listdir(subdir)
-            names.add_all(subdir, found)
-            dots = sum(1 for n in found if n.startswith("."))
-            unparsed[subdir] = {n.partition(sep)[0]: n for n in found if not n.startswith(".")}
-            listed += len(found) - dots
-        self._unparsed = unparsed
-        self._track(names)
-        kept = len(unparsed["new"]) + len(unparsed["cur"])
-        self._doubled = _doubles(self.path, sep, unparsed) if kept != listed else set()
-        if not self._doubled and unparsed["new"].keys() & unparsed["cur"].keys():
-            self._doubled = set(unparsed["new"].keys() & unparsed["cur"].keys())
+        unparsed = {
+            subdir: {n.partition(sep)[0]: n for n in found if not n.startswith(".")}
+            for subdir, found in listed.items()
+        }
+        new, cur = unparsed["new"], unparsed["cur"]
+        files = sum(len(found) - sum(n.startswith(".") for n in found) for found in listed.values())
+        doubled = len(new) + len(cur) != files or not new.keys().isdisjoint(cur)  # rare
+        self._unparsed, self._doubled = unparsed, _doubles(listed, sep) if doubled else set()
 
     def _where(self, id: MsgId) -> tuple[str, str] | None:
         """(subdir, file name) of ``id`` as the last directory read saw it (cur/ wins)."""
@@ -208,12 +202,8 @@ class Index:
         """The folder's changes against the status (see engine.maildir_compare): the
         entries of files that differ, and the recorded ids with no file; None when
         some id has two files, for a full scan to decide which one counts."""
-        new, cur = self._listdir("new"), self._listdir("cur")
-        names = NameSum()
-        names.add_all("new", new)
-        names.add_all("cur", cur)
-        self._track(names, base=True)
-        found = differing(new, cur, recorded, self._infosep)
+        listed = self._read(base=True)
+        found = differing(listed["new"], listed["cur"], recorded, self._infosep)
         if found is None:
             return None
         files, gone = found
@@ -223,16 +213,22 @@ class Index:
         """The entries of these files, kept or skipped as a full scan would (one stat each)."""
         entries = []
         for subdir, filename in files:
-            try:
-                st = os.stat(os.path.join(self.path, subdir, filename))
-            except OSError:
-                continue  # gone since the directory read, as if not listed
-            kind = stat.S_IFMT(st.st_mode)
-            entry = self._checked(subdir, filename, kind == stat.S_IFDIR, kind == stat.S_IFREG)
+            entry = self._at(subdir, filename)[1]  # gone since the read: as if not listed
             if entry is not None:
-                self.entries[entry.name.id] = entry
                 entries.append(entry)
         return entries
+
+    def _at(self, subdir: str, filename: str) -> tuple[bool, Entry | None]:
+        """Whether the file is there, and its entry (cached) if it is a message (one stat)."""
+        try:
+            st = os.stat(os.path.join(self.path, subdir, filename))
+        except OSError:
+            return False, None
+        kind = stat.S_IFMT(st.st_mode)
+        entry = self._checked(subdir, filename, kind == stat.S_IFDIR, kind == stat.S_IFREG)
+        if entry is not None:
+            self.entries[entry.name.id] = entry
+        return True, entry
 
     def _listdir(self, subdir: str) -> list[str]:
         directory = os.path.join(self.path, subdir)
@@ -303,14 +299,7 @@ class Index:
         )
 
 
-def _doubles(path: str, sep: str, unparsed: dict[str, dict[str, str]]) -> set[str]:
-    """Ids that name more than one file (rare: a reader's copy, a botched rename);
-    the directories are read again to count, as the maps keep one name per id."""
-    seen: Counter[str] = Counter()
-    for subdir in unparsed:
-        try:
-            listed = os.listdir(os.path.join(path, subdir))
-        except OSError:
-            continue
-        seen.update(n.partition(sep)[0] for n in listed if not n.startswith("."))
-    return {id for id, count in seen.items() if count > 1}
+def _doubles(listed: dict[str, list[str]], sep: str) -> set[str]:
+    """Ids that name more than one file (rare: a reader's copy, a botched rename)."""
+    seen = Counter(n.partition(sep)[0] for found in listed.values() for n in found)
+    return {id for id, count in seen.items() if count > 1 and not id.startswith(".")}

@@ -45,7 +45,7 @@ def source_windows(
     source = folders[Side.REMOTE]
     if has_pairs or options.dry_run or not hasattr(source, "list_windows"):
         return None
-    empty = not local_view if isinstance(local_view, list) else not local_view.named()
+    empty = not local_view if isinstance(local_view, list) else not any(local_view)
     if not empty or (remote_state.messages or 0) <= options.listing_window:
         return None
     windowed: Windowed = source  # type: ignore[assignment]
