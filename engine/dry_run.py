@@ -69,8 +69,11 @@ class EmptyFolder:
     def list_messages(self) -> list[MessageInfo]:
         return []
 
-    def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
+    def fetch(self, ids: Sequence[MsgId], spool: str | None = None) -> Iterator[FetchedMessage]:
         return iter(())
+
+    def spool_dir(self) -> str | None:
+        return None
 
     def ids_since(self, since: float, ids: Sequence[MsgId]) -> set[MsgId]:
         return set()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import TypeVar
 
 from engine import status as st
-from engine.content import crlf_size, fingerprint, fingerprint_and_size
+from engine.content import fingerprint_and_size, release
 from engine.errors import Aborted, MessageError
 from engine.events import Scope, SyncCounts, ThreadState
 from engine.planner import Copy, Delete, Link, Plan, Record, Reflag, Side
@@ -134,15 +134,12 @@ class Executor:
         return fallback
 
     def _same_message(self, link: Link) -> bool:
-        local = next(self.folders[Side.LOCAL].fetch([link.local]), None)
+        local = _summary(self.folders[Side.LOCAL], link.local)
         if local is None:
             return False
         if link.remote_size is not None:
-            return crlf_size(local.message.data) == link.remote_size
-        remote = next(self.folders[Side.REMOTE].fetch([link.remote]), None)
-        return remote is not None and fingerprint(remote.message.data) == fingerprint(
-            local.message.data
-        )
+            return local[1] == link.remote_size
+        return _summary(self.folders[Side.REMOTE], link.remote) == local
 
     # -- flags ----------------------------------------------------------------
 
@@ -253,13 +250,23 @@ class Executor:
         """Fetch a batch, ask for the next one (a server then sends it while this one
         is written), store and record this one; returns the copies not read yet."""
         src, dst = self.folders[to.other], self.folders[to]
-        fetched, rest = self._fetched(src, batch)
-        ahead = getattr(src, "fetch_ahead", None)  # IMAP
-        if following and not rest and ahead is not None and not self.cancel.is_set():
-            ahead([c.src for c in following])
-        if len(fetched) < len(batch) - len(rest):
-            vanished = len(batch) - len(rest) - len(fetched)
-            self.report.debug(f"{vanished} messages vanished before copying")
+        fetched, rest = self._fetched(src, batch, dst.spool_dir())
+        try:
+            ahead = getattr(src, "fetch_ahead", None)  # IMAP
+            if following and not rest and ahead is not None and not self.cancel.is_set():
+                ahead([c.src for c in following])
+            if len(fetched) < len(batch) - len(rest):
+                vanished = len(batch) - len(rest) - len(fetched)
+                self.report.debug(f"{vanished} messages vanished before copying")
+            self._store(fetched, dst, to)
+        finally:  # spool files that were not delivered as they are
+            for f in fetched:
+                release(f.message.data)
+        self._check_cancel()
+        return rest
+
+    def _store(self, fetched: Sequence[FetchedMessage], dst: Folder, to: Side) -> None:
+        """Store fetched messages and record them once they are durable."""
         mark = dst.state().uidnext
         pending = self._add_pending(fetched, to, mark)
         stored: list[tuple[int, Pair]] = []
@@ -273,26 +280,25 @@ class Executor:
         finally:
             self._flush(to)  # nothing is recorded before it is durable
             self._record_copies(stored)
-        self._check_cancel()
-        return rest
 
     def _fetched(
-        self, src: Folder, batch: Sequence[Copy]
+        self, src: Folder, batch: Sequence[Copy], spool: str | None
     ) -> tuple[list[FetchedMessage], list[Copy]]:
         """The batch's messages; where the listing gave no sizes (a Maildir), only as many
         as ``fetch_batch_bytes`` holds, and the copies left for the next batch."""
         wanted = {c.src: c for c in batch}
-        if any(c.size is not None for c in batch):  # sized: the batch is bounded already
-            return [f for f in src.fetch(list(wanted)) if f.id in wanted], []
+        sized = any(c.size is not None for c in batch)  # then the batch is bounded already
         fetched: list[FetchedMessage] = []
         held = 0
-        for f in src.fetch(list(wanted)):
-            if f.id in wanted:
-                fetched.append(f)
-                held += len(f.message.data)
-                if held >= self.options.fetch_batch_bytes:
-                    got = {f.id for f in fetched}
-                    return fetched, [c for c in batch if c.src not in got]
+        for f in src.fetch(list(wanted), spool):
+            if f.id not in wanted:
+                release(f.message.data)
+                continue
+            fetched.append(f)
+            held += len(f.message.data)
+            if not sized and held >= self.options.fetch_batch_bytes:
+                got = {f.id for f in fetched}
+                return fetched, [c for c in batch if c.src not in got]
         return fetched, []
 
     def _flush(self, *sides: Side) -> None:
@@ -385,6 +391,17 @@ class Executor:
 # known id (a server without UIDPLUS: keep the pending row for reconciliation).
 _NONE = Pair(None, None, frozenset(), frozenset())
 _UNKNOWN = Pair(None, None, frozenset("?"), frozenset())
+
+
+def _summary(folder: Folder, id: MsgId) -> tuple[str, int] | None:
+    """A message's fingerprint and size, or None if it is gone."""
+    found = next(iter(folder.fetch([id])), None)
+    if found is None:
+        return None
+    try:
+        return fingerprint_and_size(found.message.data)
+    finally:
+        release(found.message.data)
 
 
 def _to_store(f: FetchedMessage, to: Side) -> Message:

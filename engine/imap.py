@@ -23,6 +23,7 @@ from engine import imap_parse, imap_pipeline, imap_state, imap_utf7
 from engine.errors import FolderError, SyncError
 from engine.imap_connect import Client, connect, describe
 from engine.imap_folder import ImapFolder
+from engine.imap_spool import spooling
 from engine.imap_trace import Trace
 from engine.repository import (
     FolderState,
@@ -77,7 +78,7 @@ class ImapRepository:
         try:
             dropped = None if ahead else self.take_ahead()
             if dropped is not None:
-                imap_pipeline.fetch_answer(client._imap, dropped[0])
+                _drop_answer(client, dropped[0])
             return action(client, *args)
         except SyncError:
             raise
@@ -276,6 +277,14 @@ class ImapRepository:
     def close(self) -> None:
         """LOGOUT quietly; the repository reconnects if used again."""
         self._drop()
+
+
+def _drop_answer(client: Client, tag: str) -> None:
+    """Read a FETCH answer nobody wants; its large bodies pass through a spool file."""
+    with spooling(client._imap, None) as created:
+        imap_pipeline.fetch_answer(client._imap, tag)
+    for body in created:
+        body.release()
 
 
 def _fold_inbox(name: str) -> str:

@@ -16,20 +16,20 @@ import imaplib
 from typing import Any, NamedTuple
 
 from engine import imap_parse
-from engine.content import crlf_size, lf_chunks
+from engine.content import Body, crlf_size, lf_chunks
 from engine.errors import FolderError, MessageError
 from engine.flags import to_imap
 from engine.imap_connect import Client
 from engine.repository import Message
 
 
-class Body(NamedTuple):
+class Literal(NamedTuple):
     """A message body to send as a literal: as stored, whatever its line ends."""
 
-    data: bytes
+    data: Body
 
 
-Arg = bytes | Body
+Arg = bytes | Literal
 
 
 def append_args(message: Message) -> list[Arg]:
@@ -37,7 +37,7 @@ def append_args(message: Message) -> list[Arg]:
     args: list[Arg] = [f"({' '.join(to_imap(message.flags))})".encode("ascii")]
     if message.internaldate is not None:
         args.append(f'"{imap_parse.internaldate(message.internaldate)}"'.encode("ascii"))
-    args.append(Body(message.data))
+    args.append(Literal(message.data))
     return args
 
 
@@ -48,7 +48,7 @@ def send_append(client: Client, args: list[Arg]) -> tuple[str, bytes]:
     tag: bytes = imap._new_tag()
     line = [tag, b"APPEND"]
     for item in args:
-        if not isinstance(item, Body):
+        if not isinstance(item, Literal):
             line.append(item)
             continue
         size = crlf_size(item.data)

@@ -16,7 +16,9 @@ from typing import Any
 
 from imapclient.response_parser import parse_fetch_response
 
+from engine.content import FileBody
 from engine.flags import from_imap
+from engine.imap_spool import Spooled
 from engine.repository import FetchedMessage, Message, MessageInfo
 
 _USUAL_LINE = re.compile(rb"\d+ \(UID (\d+) FLAGS \(([^()\"{}]*)\) RFC822\.SIZE (\d+)\)\Z")
@@ -223,7 +225,9 @@ def fetched_messages(data: list[Any], wanted: set[int]) -> Iterator[FetchedMessa
     """The bodies of ``wanted`` UIDs in a FETCH answer, each taken out of ``wanted``."""
     for values in parse_fetch_response(data, False, False).values():
         uid, body = values.get(b"UID"), values.get(b"BODY[]")
-        if uid not in wanted or not isinstance(body, bytes):
+        if isinstance(body, Spooled):
+            body = body.body
+        if uid not in wanted or not isinstance(body, bytes | FileBody):
             continue  # an unsolicited FETCH, or a message expunged meanwhile
         wanted.discard(uid)
         when = values.get(b"INTERNALDATE")

@@ -21,10 +21,10 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
-from engine.content import lf_chunks
+from engine.content import Body, FileBody, lf_chunks
 from engine.errors import AccountError, FolderError, MessageError
 from engine.flags import to_letters
-from engine.maildir_files import _error, _fsync_dir, _place, remove_untouched
+from engine.maildir_files import _error, _fsync_dir, _place, read_body, remove_untouched
 from engine.maildir_index import Entry, Index
 from engine.maildir_names import (
     MaildirName,
@@ -133,7 +133,9 @@ class MaildirFolder:
             for id, e in sorted(self._index.entries.items(), key=lambda item: item[0])
         ]
 
-    def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
+    def fetch(self, ids: Sequence[MsgId], spool: str | None = None) -> Iterator[FetchedMessage]:
+        """Files are read as they are asked for; a large one comes as a FileBody on the
+        open file, so a mail reader's rename cannot take it away meanwhile."""
         moved: list[MsgId] = []
         for id in ids:
             got = self._read(id)
@@ -147,6 +149,9 @@ class MaildirFolder:
                 got = self._read(id)
                 if got is not None:
                     yield got
+
+    def spool_dir(self) -> str | None:
+        return os.path.join(self.path, "tmp")
 
     def changes_since(self, modseq: int, known: Callable[[], Collection[MsgId]]) -> Changes | None:
         return None  # names are the listing; the folder stamp says when to read them
@@ -170,7 +175,11 @@ class MaildirFolder:
 
     def append(self, message: Message) -> MsgId | None:
         letters = to_letters(message.flags)
-        id, tmp = self._write_tmp(message.data, message.internaldate, message.uid)
+        spooled = self._spooled_here(message.data)
+        if spooled is not None:  # already in our tmp/ with LF line ends: delivered as is
+            id, tmp = self._adopt(spooled, message.internaldate, message.uid)
+        else:
+            id, tmp = self._write_tmp(message.data, message.internaldate, message.uid)
         try:
             entry = self._deliver(tmp, id, letters or None, message.uid)
         finally:
@@ -235,17 +244,10 @@ class MaildirFolder:
 
     def _read(self, id: MsgId) -> FetchedMessage | None:
         entry = self._index.get(id)
-        if entry is None:
+        found = read_body(self._file(entry)) if entry is not None else None
+        if entry is None or found is None:
             return None
-        try:
-            with open(self._file(entry), "rb") as f:
-                data = f.read()
-                mtime = os.fstat(f.fileno()).st_mtime
-        except FileNotFoundError:
-            return None
-        except OSError as err:  # one unreadable file: skip that message only
-            raise MessageError(f"cannot read {self._file(entry)}: {err.strerror or err}") from err
-        return FetchedMessage(id, Message(data, entry.name.flags, internaldate=mtime))
+        return FetchedMessage(id, Message(found[0], entry.name.flags, internaldate=found[1]))
 
     # -- writing ---------------------------------------------------------------
 
@@ -253,7 +255,7 @@ class MaildirFolder:
         return unique_id(int(time.time()), _next_seq(), os.getpid(), hostname(), uid, self._fmd5)
 
     def _write_tmp(
-        self, data: bytes, internaldate: float | None, uid: int | None
+        self, data: Body, internaldate: float | None, uid: int | None
     ) -> tuple[str, str]:
         """Write the message to a fresh file in ``tmp/``; its id and path."""
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
@@ -275,7 +277,37 @@ class MaildirFolder:
             return id, path
         raise MessageError(f"no unique file name found in {self.path}/tmp")
 
-    def _fill(self, fd: int, data: bytes, internaldate: float | None) -> None:
+    def _spooled_here(self, data: Body) -> str | None:
+        """The path of a spool file in our own tmp/ that holds ``data`` in LF form."""
+        if not isinstance(data, FileBody) or data.path is None or not data.lf:
+            return None
+        return data.path if os.path.dirname(data.path) == self.spool_dir() else None
+
+    def _adopt(self, path: str, internaldate: float | None, uid: int | None) -> tuple[str, str]:
+        """A spool file in tmp/ treated as if ``_write_tmp`` had written it."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as err:
+            raise _error(err, f"cannot open {path}") from err
+        self._dated(fd, internaldate)
+        return self._new_id(uid), path
+
+    def _dated(self, fd: int, internaldate: float | None) -> None:
+        """Date a file still in tmp/ and keep it for ``flush``'s fsync (or close it)."""
+        try:
+            if internaldate is not None:
+                os.utime(fd, (internaldate, internaldate))
+        except OSError:
+            os.close(fd)
+            raise
+        if self._fsync:  # fsynced with the rest of its batch
+            self._unsynced_files.append(fd)
+        else:
+            os.close(fd)
+        if len(self._unsynced_files) >= _MAX_UNSYNCED:
+            self._sync_files()
+
+    def _fill(self, fd: int, data: Body, internaldate: float | None) -> None:
         """Write (with LF line ends, a piece at a time), date and flush one file.
 
         The date is set while the file is still in tmp/: a tmp/ cleaner that
@@ -285,12 +317,7 @@ class MaildirFolder:
             for piece in lf_chunks(data):
                 f.write(piece)
             f.flush()
-            if internaldate is not None:
-                os.utime(f.fileno(), (internaldate, internaldate))
-            if self._fsync:  # kept open for ``flush``; fsynced with the rest of its batch
-                self._unsynced_files.append(os.dup(f.fileno()))
-        if len(self._unsynced_files) >= _MAX_UNSYNCED:
-            self._sync_files()
+            self._dated(os.dup(f.fileno()), internaldate)
 
     def _deliver(self, tmp: str, id: str, letters: str | None, uid: int | None) -> Entry:
         """Link the tmp/ file into new/ or cur/ under a name that nobody uses."""

@@ -7,9 +7,11 @@ and delivering a file under a name without ever replacing another.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 
+from engine.content import HOLD_AT_MOST, Body, FileBody
 from engine.errors import FolderError, MessageError, SyncError
 
 # Errors that will hit every message of the folder alike: stop the folder.
@@ -33,6 +35,24 @@ def _error(err: OSError, what: str) -> SyncError:
     if err.errno in _FOLDER_ERRNOS:
         return FolderError(text)
     return MessageError(text)
+
+
+def read_body(path: str) -> tuple[Body, float] | None:
+    """A message file's body and mtime; None if it is gone.  A large one stays open
+    as a FileBody, so that a rename by a mail reader cannot take it away meanwhile."""
+    try:
+        f = open(path, "rb")  # noqa: SIM115 (a large one stays open)
+        with contextlib.ExitStack() as closing:
+            closing.callback(f.close)
+            stat = os.fstat(f.fileno())
+            if stat.st_size <= HOLD_AT_MOST:
+                return f.read(), stat.st_mtime
+            closing.pop_all()
+            return FileBody(f), stat.st_mtime
+    except FileNotFoundError:
+        return None
+    except OSError as err:  # one unreadable file: skip that message only
+        raise MessageError(f"cannot read {path}: {err.strerror or err}") from err
 
 
 def _untouched_since(dirent: os.DirEntry[str], limit: float) -> bool:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from engine.content import crlf_size
+from engine.content import crlf_size, whole
 from engine.errors import FolderError, MessageError
 from engine.repository import (
     Changes,
@@ -41,6 +41,8 @@ class MemoryMailbox:
     def add(self, message: Message) -> int:
         uid = self.uidnext
         self.uidnext += 1
+        if not isinstance(message.data, bytes):  # a FileBody: its file is the sender's
+            message = replace(message, data=whole(message.data))
         self.messages[uid] = message
         self.version += 1
         return uid
@@ -70,11 +72,14 @@ class MemoryFolder:
         for start in range(0, len(listing), size):
             yield listing[start : start + size]
 
-    def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
+    def fetch(self, ids: Sequence[MsgId], spool: str | None = None) -> Iterator[FetchedMessage]:
         for id in ids:
             message = self._box.messages.get(int(id))
             if message is not None:
                 yield FetchedMessage(id, message)
+
+    def spool_dir(self) -> str | None:
+        return None
 
     def changes_since(self, modseq: int, known: Callable[[], Collection[MsgId]]) -> Changes | None:
         return None

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engine import status as st
-from engine.content import fingerprint
+from engine.content import fingerprint, release
 from engine.planner import Side
 from engine.repository import Folder, MessageInfo, MsgId
 from engine.status import Pair, Pending, StatusDB
@@ -70,6 +70,7 @@ def _match(
     prints: dict[str, list[MsgId]] = {}
     for f in folder.fetch(sorted(candidates, key=_order)):
         prints.setdefault(fingerprint(f.message.data), []).append(f.id)
+        release(f.message.data)
     out = []
     for p in pendings:
         ids = prints.get(p.fingerprint)

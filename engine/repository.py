@@ -12,7 +12,9 @@ Conventions shared by all implementations:
 * Flags are the Maildir letters ``D F P R S T`` (see :mod:`engine.flags`); other
   keywords are left alone on the store.
 * Message bytes may come out of ``fetch`` with CRLF or LF line ends; ``append``
-  accepts either and stores its own native form.
+  accepts either and stores its own native form.  A body larger than
+  :data:`engine.content.HOLD_AT_MOST` may come as a :class:`~engine.content.FileBody`,
+  which whoever fetched it releases once it is stored.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
+from engine.content import Body
 from engine.errors import MessageError
 
 MsgId = str
@@ -57,7 +60,7 @@ class Changes(NamedTuple):
 class Message:
     """A message in flight between two stores."""
 
-    data: bytes
+    data: Body
     flags: Flags
     internaldate: float | None = None  # seconds since the epoch
     uid: int | None = None  # the source UID; a Maildir writes it as ``,U=`` in the name
@@ -95,8 +98,19 @@ class Folder(Protocol):
         """Every message with its flags, without reading message bodies."""
         ...
 
-    def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
-        """Bodies and flags of ``ids``, in any order; missing ids are skipped."""
+    def fetch(self, ids: Sequence[MsgId], spool: str | None = None) -> Iterator[FetchedMessage]:
+        """Bodies and flags of ``ids``, in any order; missing ids are skipped.
+
+        A body too large to hold is kept in a file: in the directory ``spool``
+        where one is given (the destination's :meth:`spool_dir`), else in an
+        anonymous temporary file.
+        """
+        ...
+
+    def spool_dir(self) -> str | None:
+        """Where a large body on its way into this folder is best spooled: a
+        Maildir's ``tmp/``, from which it is renamed into place and never copied.
+        None: anywhere."""
         ...
 
     def changes_since(self, modseq: int, known: Callable[[], Collection[MsgId]]) -> Changes | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
 import re
@@ -14,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from engine import maildir
+from engine.content import HOLD_AT_MOST, FileBody, to_lf, whole
 from engine.errors import FolderError, MessageError
+from engine.imap_spool import spool
 from engine.maildir import MaildirFolder, MaildirRepository
 from engine.maildir_names import folder_md5
 from engine.repository import Message
@@ -435,3 +438,50 @@ def test_forgotten_places_are_found_again(box: MaildirFolder) -> None:
         (ids[0], frozenset()),
         (ids[1], frozenset("S")),
     }
+
+
+def _large(n: int = 3) -> bytes:
+    """A message over HOLD_AT_MOST, with CRLFs across every megabyte's end."""
+    return DATA + b"line of text\r\n" * (n * HOLD_AT_MOST // 14)
+
+
+def test_a_body_spooled_into_tmp_is_delivered_by_rename(box: MaildirFolder) -> None:
+    data = _large()
+    spool_dir = box.spool_dir()
+    assert spool_dir == os.path.join(box.path, "tmp")
+    body = spool(io.BytesIO(data).read, len(data), spool_dir)
+    assert body.path is not None
+    inode = os.stat(body.path).st_ino
+    id = box.append(Message(body, frozenset("S"), internaldate=1_500_000_000.0))
+    body.release()
+    assert id is not None and _files(box, "tmp") == []
+    (name,) = _files(box, "cur")
+    stored = os.stat(os.path.join(box.path, "cur", name))
+    assert stored.st_ino == inode  # renamed into place, never copied
+    assert stored.st_mtime == 1_500_000_000.0
+    assert Path(box.path, "cur", name).read_bytes() == to_lf(data)
+
+
+def test_a_file_body_from_elsewhere_is_copied(box: MaildirFolder, tmp_path: Path) -> None:
+    data = _large()
+    body = spool(io.BytesIO(data).read, len(data), str(tmp_path))
+    box.append(Message(body, frozenset()))
+    body.release()
+    (name,) = _files(box, "new")
+    assert Path(box.path, "new", name).read_bytes() == to_lf(data)
+    assert _files(box, "tmp") == []
+
+
+def test_a_large_file_is_fetched_open_and_survives_a_rename(box: MaildirFolder) -> None:
+    data = _large()
+    id = box.append(Message(data, frozenset()))
+    assert id is not None
+    (fetched,) = box.fetch([id])
+    body = fetched.message.data
+    assert isinstance(body, FileBody)
+    (name,) = _files(box, "new")
+    os.rename(os.path.join(box.path, "new", name), os.path.join(box.path, "cur", name + ":2,S"))
+    assert whole(body) == to_lf(data)
+    body.release()
+    (small,) = box.fetch([box.append(Message(DATA, frozenset())) or ""])
+    assert small.message.data == to_lf(DATA)

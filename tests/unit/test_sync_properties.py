@@ -162,9 +162,9 @@ class Interfering(Wrapped):
         if self.countdown[0] == 0:
             self.hook()
 
-    def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
+    def fetch(self, ids: Sequence[MsgId], spool: str | None = None) -> Iterator[FetchedMessage]:
         self._call()
-        return self.inner.fetch(ids)
+        return self.inner.fetch(ids, spool)
 
     def append(self, message: Message) -> MsgId | None:
         self._call()

@@ -29,8 +29,8 @@ class Wrapped:
     def list_messages(self) -> list[MessageInfo]:
         return self.inner.list_messages()
 
-    def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
-        return self.inner.fetch(ids)
+    def fetch(self, ids: Sequence[MsgId], spool: str | None = None) -> Iterator[FetchedMessage]:
+        return self.inner.fetch(ids, spool)
 
     def append(self, message: Message) -> MsgId | None:
         return self.inner.append(message)
@@ -81,9 +81,9 @@ class MaildirLike(Wrapped):
             for m in self.inner.list_messages()
         ]
 
-    def fetch(self, ids: Sequence[MsgId]) -> Iterator[FetchedMessage]:
+    def fetch(self, ids: Sequence[MsgId], spool: str | None = None) -> Iterator[FetchedMessage]:
         inner_ids = [id[1:] for id in ids if id.startswith("m")]
-        for fm in self.inner.fetch(inner_ids):
+        for fm in self.inner.fetch(inner_ids, spool):
             yield FetchedMessage("m" + fm.id, fm.message)
 
     def append(self, message: Message) -> MsgId | None:
