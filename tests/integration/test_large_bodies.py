@@ -20,7 +20,7 @@ import imapclient
 import pytest
 
 from engine.account_sync import AccountResult, sync_account
-from engine.content import to_lf
+from engine.content import release, to_lf, whole
 from engine.events import Event
 from engine.settings import AccountSettings, MaildirSettings, SyncOptions
 from tests.fixtures.dovecot import DovecotUser, new_user
@@ -152,3 +152,26 @@ def test_a_large_message_streams_from_server_to_server(
         assert [digest(b) for b in server_bodies(dovecot.client(), "INBOX")] == [digest(big)]
     finally:
         there.close_all()
+
+
+def test_a_dropped_fetch_ahead_of_a_large_message_is_not_held(dovecot: DovecotUser) -> None:
+    """An answer sent ahead and then not wanted is read through a spool file too."""
+    client = dovecot.client()
+    client.append("INBOX", large_message("dropped", bare_cr=False), [])
+    client.append("INBOX", small_message(1), [])
+    repo = dovecot.repository()
+    box = repo.open_folder("INBOX")
+    box.fetch_ahead(["1"])
+    tracemalloc.start()
+    try:
+        box.set_flags("2", frozenset("F"), frozenset())  # reads and drops the answer
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < BOUND, f"peak {peak} bytes for a {SIZE}-byte message"
+    (fetched,) = box.fetch(["1"])
+    assert digest(whole(fetched.message.data)) == digest(
+        to_lf(large_message("dropped", bare_cr=False))
+    )
+    release(fetched.message.data)
+    repo.close()
