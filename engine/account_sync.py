@@ -12,6 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from engine.errors import Aborted, AccountError, FolderError, UidValidityError
 from engine.events import (
@@ -28,13 +29,15 @@ from engine.events import (
 from engine.folder_sync import Worker, sync_folder
 from engine.folders import FolderMatch, FolderPair, SideView, match_folders
 from engine.imap_trace import Trace
-from engine.planner import Policy, Side
 from engine.report import Reporter
 from engine.repository import FolderState, Repository
 from engine.settings import AccountSettings, ImapSettings
-from engine.settle import Unsettled, settle_later
+from engine.sides import Policy, Side
 from engine.status import StatusDB, snapshot
 from engine.stores import connections, may_delete, open_store, writable
+
+if TYPE_CHECKING:
+    from engine.settle import Unsettled
 
 
 @dataclass
@@ -143,11 +146,19 @@ class AccountSync:
             self._sync_folders(match.pairs, self._worker(local, remote, status, self.report))
             if not self.options.dry_run:
                 remote.close()  # its LOGOUT need not wait for the Maildir stamps to settle
-                settle_later(local, status, self._settle_later)
+                self._settle(local, status)
         finally:
             local.close()
             remote.close()
             status.close()
+
+    def _settle(self, local: Repository, status: StatusDB) -> None:
+        """Only a folder that was written can be waiting to settle: a run that wrote
+        nothing does not import engine.settle (and the planner behind it)."""
+        if self._settle_later:
+            from engine.settle import settle_later
+
+            settle_later(local, status, self._settle_later)
 
     def _worker(
         self, local: Repository, remote: Repository, status: StatusDB, report: Reporter

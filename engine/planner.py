@@ -19,39 +19,15 @@ pending-copy reconciliation sit beside this module, not in it.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from engine.repository import Changes, Flags, MessageInfo, MsgId
+from engine.sides import Policy as Policy  # re-exported: the planner's callers pass one
+from engine.sides import Side as Side
 from engine.status import Pair
 
-
-class Side(enum.Enum):
-    LOCAL = "local"
-    REMOTE = "remote"
-
-    @property
-    def other(self) -> Side:
-        return Side.REMOTE if self is Side.LOCAL else Side.LOCAL
-
-
-@dataclass(frozen=True)
-class Policy:
-    """What each side may have done to it."""
-
-    local_writable: bool = True
-    remote_writable: bool = True
-    delete_local: bool = True  # a deletion on the remote side reaches the local side
-    delete_remote: bool = True  # a deletion on the local side reaches the remote side
-
-    def writable(self, side: Side) -> bool:
-        return self.local_writable if side is Side.LOCAL else self.remote_writable
-
-    def deletes(self, side: Side) -> bool:
-        if side is Side.LOCAL:
-            return self.local_writable and self.delete_local
-        return self.remote_writable and self.delete_remote
+ALL_ALLOWED = Policy()  # the default policy: both sides writable, deletions both ways
 
 
 @dataclass(frozen=True)
@@ -169,7 +145,7 @@ def plan(
     local: Iterable[MessageInfo],
     remote: Iterable[MessageInfo],
     pairs: Iterable[Pair],
-    policy: Policy = Policy(),
+    policy: Policy = ALL_ALLOWED,
 ) -> Plan:
     """Every action needed to make both sides and the status agree."""
     here = {m.id: m for m in local}
@@ -193,7 +169,7 @@ def plan(
 
 
 def plan_changes(
-    local: Changes, remote: Changes, pairs: Iterable[Pair], policy: Policy = Policy()
+    local: Changes, remote: Changes, pairs: Iterable[Pair], policy: Policy = ALL_ALLOWED
 ) -> Plan:
     """The same plan as :func:`plan` when both sides are known only by their changes.
 

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from engine import status as st
 from engine.content import fingerprint, release
-from engine.planner import Side
 from engine.repository import Folder, MessageInfo, MsgId
+from engine.sides import Side
 from engine.status import Pair, Pending, StatusDB
 
 

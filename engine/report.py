@@ -27,7 +27,7 @@ from engine.events import (
     ThreadState,
     ThreadStateChanged,
 )
-from engine.planner import Side
+from engine.sides import Side
 
 PROGRESS_EVERY = 0.1  # seconds
 
