@@ -36,6 +36,7 @@ from blinken.config_values import (
     show,
 )
 from blinken.folder_rules import PythonEnv
+from engine.frozen import Frozen
 from engine.settings import AccountSettings, ImapSettings, RepositorySettings, SyncOptions
 
 __all__ = [
@@ -66,8 +67,8 @@ _DEFAULT_GUARD: int | None = 50  # percent of a folder
 _HOLDS_PASSWORD = re.compile(r"^\s*(remotepass|oauth2_access_token)\s*[=:]", re.MULTILINE)
 
 
-@dataclass(frozen=True)
-class General:
+@dataclass(frozen=True, eq=False, repr=False)
+class General(Frozen):
     """The ``[general]`` section."""
 
     accounts: list[str]
@@ -80,8 +81,8 @@ class General:
     dry_run: bool = False
 
 
-@dataclass(frozen=True)
-class Account:
+@dataclass(frozen=True, eq=False, repr=False)
+class Account(Frozen):
     """One ``[Account NAME]``: the engine's settings plus what the app layer runs."""
 
     name: str

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ssl import TLSVersion
 
 from blinken.config_values import BadValue, SectionReader, parse_fingerprints, show
+from engine.frozen import Frozen
 from engine.imap_connect import is_loopback
 from engine.imap_tls import version_name
 
@@ -47,8 +48,8 @@ _LEVELS = {
 Warn = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class TlsOptions:
+@dataclass(frozen=True, eq=False, repr=False)
+class TlsOptions(Frozen):
     ssl: bool
     starttls: bool
     cafile: str | None

@@ -18,6 +18,7 @@ from datetime import date
 from typing import TypeVar
 
 from engine.errors import AccountError
+from engine.frozen import Frozen
 
 T = TypeVar("T")
 
@@ -184,8 +185,8 @@ def parse_guard(text: str) -> int | None:
     return parse_int(value, 1, 100)
 
 
-@dataclass(frozen=True)
-class Override:
+@dataclass(frozen=True, eq=False, repr=False)
+class Override(Frozen):
     """One ``-k [section:]option=value`` from the command line."""
 
     section: str | None  # as typed, underscores and all; None means [general]

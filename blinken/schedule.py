@@ -14,9 +14,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from engine.frozen import Frozen
 
-@dataclass(frozen=True)
-class Wakeup:
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Wakeup(Frozen):
     """What the next sync should cover: None folders means the whole account."""
 
     folders: tuple[str, ...] | None

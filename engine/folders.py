@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from engine.frozen import Frozen
 from engine.settings import FolderRules
 
 
-@dataclass(frozen=True)
-class FolderPair:
+@dataclass(frozen=True, eq=False, repr=False)
+class FolderPair(Frozen):
     local: str
     remote: str
     create_local: bool = False
@@ -31,8 +32,8 @@ class FolderMatch:
     warnings: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class SideView:
+@dataclass(frozen=True, eq=False, repr=False)
+class SideView(Frozen):
     """One repository's folders as the matcher needs them."""
 
     names: Sequence[str]

@@ -19,6 +19,7 @@ import warnings
 from dataclasses import dataclass
 
 from engine.errors import ConnectionFailed
+from engine.frozen import Frozen
 from engine.settings import ImapSettings
 
 _DIGEST_BY_LENGTH = {64: "sha256", 40: "sha1"}
@@ -53,16 +54,16 @@ _VERSION_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class Seen:
+@dataclass(frozen=True, eq=False, repr=False)
+class Seen(Frozen):
     """What an unchecked second handshake showed: the certificate, the TLS version."""
 
     der: bytes | None = None
     version: str | None = None  # as ssl.SSLSocket.version() says it: "TLSv1.1"
 
 
-@dataclass(frozen=True)
-class Pin:
+@dataclass(frozen=True, eq=False, repr=False)
+class Pin(Frozen):
     """A certificate fingerprint the user trusts, in lower-case hex."""
 
     algorithm: str

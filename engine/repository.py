@@ -25,6 +25,7 @@ from typing import NamedTuple, Protocol
 
 from engine.content import Body
 from engine.errors import MessageError
+from engine.frozen import Frozen
 
 MsgId = str
 Flags = frozenset[str]
@@ -56,8 +57,8 @@ class Changes(NamedTuple):
         return [*(m.id for m in self.changed), *self.gone]
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Message(Frozen):
     """A message in flight between two stores."""
 
     data: Body
@@ -66,14 +67,14 @@ class Message:
     uid: int | None = None  # the source UID; a Maildir writes it as ``,U=`` in the name
 
 
-@dataclass(frozen=True, slots=True)
-class FetchedMessage:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class FetchedMessage(Frozen):
     id: MsgId
     message: Message
 
 
-@dataclass(frozen=True, slots=True)
-class FolderState:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class FolderState(Frozen):
     """Cheap numbers that say whether a folder changed (STATUS-like)."""
 
     uidvalidity: int | None

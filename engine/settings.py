@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from ssl import TLSVersion  # not `import ssl`: ImapSettings has a field named ssl
 
+from engine.frozen import Frozen
+
 PasswordSource = Callable[[], str]
 
 
@@ -22,8 +24,8 @@ def _same(name: str) -> str:
     return name
 
 
-@dataclass(frozen=True)
-class FolderRules:
+@dataclass(frozen=True, eq=False, repr=False)
+class FolderRules(Frozen):
     """Which folders of a repository to sync and what they are called elsewhere.
 
     ``nametrans`` maps this repository's folder name (with its own ``sep``) to
@@ -37,8 +39,8 @@ class FolderRules:
     includes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class MaildirSettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class MaildirSettings(Frozen):
     name: str
     root: str
     sep: str = "."
@@ -50,8 +52,8 @@ class MaildirSettings:
     rules: FolderRules = field(default_factory=FolderRules)
 
 
-@dataclass(frozen=True)
-class ImapSettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class ImapSettings(Frozen):
     name: str
     host: str
     port: int | None = None  # None: 993 with ssl, else 143
@@ -81,8 +83,8 @@ class ImapSettings:
 RepositorySettings = MaildirSettings | ImapSettings
 
 
-@dataclass(frozen=True)
-class SyncOptions:
+@dataclass(frozen=True, eq=False, repr=False)
+class SyncOptions(Frozen):
     """How one account syncs; the knobs OfflineIMAP and mbsync users know."""
 
     dry_run: bool = False
@@ -99,8 +101,8 @@ class SyncOptions:
     listing_window: int = 1000  # a first sync lists and copies a larger folder this many at a time
 
 
-@dataclass(frozen=True)
-class AccountSettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class AccountSettings(Frozen):
     name: str
     local: RepositorySettings
     remote: RepositorySettings

@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from engine.frozen import Frozen
+
 
 class Side(enum.Enum):
     LOCAL = "local"
@@ -21,8 +23,8 @@ class Side(enum.Enum):
         return Side.REMOTE if self is Side.LOCAL else Side.LOCAL
 
 
-@dataclass(frozen=True)
-class Policy:
+@dataclass(frozen=True, eq=False, repr=False)
+class Policy(Frozen):
     """What each side may have done to it."""
 
     local_writable: bool = True

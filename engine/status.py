@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from engine.errors import AccountError
+from engine.frozen import Frozen
 from engine.repository import Flags, MsgId
 
 SCHEMA_VERSION = 3
@@ -92,8 +93,8 @@ class Pair(NamedTuple):
     remote_flags: Flags
 
 
-@dataclass(frozen=True, slots=True)
-class Pending:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Pending(Frozen):
     """A copy that was started but not yet recorded as a pair."""
 
     id: int
@@ -105,8 +106,8 @@ class Pending:
     flags: Flags
 
 
-@dataclass(frozen=True, slots=True)
-class FolderRecord:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class FolderRecord(Frozen):
     id: int
     local_name: str
     remote_name: str
@@ -132,8 +133,8 @@ class FolderRecord:
         return self.local_validity if side == LOCAL else self.remote_validity
 
 
-@dataclass(frozen=True, slots=True)
-class SideState:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class SideState(Frozen):
     """What one side of a folder looked like when a sync began (see ``finish_folder``)."""
 
     uidnext: int | None = None
