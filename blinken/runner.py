@@ -13,13 +13,13 @@ import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from blinken.config import Account
 from blinken.credentials import with_password
 from blinken.hooks import counts_env, run_hook
 from blinken.lock import AccountLock
 from blinken.schedule import AccountClock, Wakeup
-from blinken.watch import Watchers
 from engine.account_sync import AccountResult, sync_account
 from engine.errors import AccountError
 from engine.events import (
@@ -34,6 +34,9 @@ from engine.events import (
 from engine.imap_trace import Trace
 from engine.report import Reporter
 from engine.settings import AccountSettings, ImapSettings, RepositorySettings
+
+if TYPE_CHECKING:
+    from blinken.watch import Watchers
 
 # OfflineIMAP's: 0 all synced, 1 errors, 2 a folder skipped for UIDVALIDITY; ours: 3 stopped.
 EXIT_OK, EXIT_ERRORS, EXIT_UIDVALIDITY, EXIT_STOPPED = 0, 1, 2, 3
@@ -174,6 +177,8 @@ class Runner:
         remote = self._filled_settings(account.settings).remote
         if self._options.once or not account.idlefolders or not isinstance(remote, ImapSettings):
             return None
+        from blinken.watch import Watchers  # IDLE only: a run without it never imports it
+
         report = Reporter(self._emit, account.name)
         clock = self._clocks[account.name]
         watchers = Watchers(account.name, remote, clock.folder_changed, report, self._options.trace)

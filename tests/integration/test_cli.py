@@ -200,3 +200,48 @@ def test_machineui_output_of_a_real_sync_matches_the_schema(
     assert {"thread_state", "log", "account_started", "folder_started", "progress"} <= seen
     assert {"folder_finished", "account_finished", "error", "planned_action"} <= seen
     assert "run_finished" in seen
+
+
+NOT_FOR_A_NO_OP = (
+    "engine.planner",
+    "engine.executor",
+    "engine.folder_work",
+    "engine.settle",
+    "blinken.watch",
+    "engine.imap_idle",
+    "keyring",
+    "urwid",
+)
+IMPORTED = """\
+import runpy, sys
+sys.argv = ["blinken", *sys.argv[1:]]
+try:
+    runpy.run_module("blinken", run_name="__main__", alter_sys=True)
+finally:
+    print("imported:", " ".join(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def test_a_no_op_sync_imports_only_what_it_needs(tmp_path: Path, dovecot: DovecotUser) -> None:
+    """Importing is most of a no-op's time: the planner, the executor, IDLE, the
+    keyring and urwid are left for the runs that use them."""
+    client = dovecot.client()
+    client.append("INBOX", message("INBOX", 1))
+    config = write_config(tmp_path, dovecot)
+    blinken("-c", str(config), "-o", "-u", "quiet")
+    env = dict(os.environ, XDG_CONFIG_HOME="/nonexistent", HOME="/nonexistent")
+
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTED, "-c", str(config), "-o", "-u", "quiet"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    line = [x for x in done.stderr.splitlines() if x.startswith("imported:")][-1]
+    modules = set(line.split()[1:])
+    assert "engine.account_sync" in modules  # it did run a sync
+    assert not [m for m in NOT_FOR_A_NO_OP if m in modules or m + "." in " ".join(modules)]
