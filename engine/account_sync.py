@@ -26,7 +26,7 @@ from engine.events import (
     SyncCounts,
     ThreadState,
 )
-from engine.folder_sync import Worker, sync_folder
+from engine.folder_sync import Worker, needs_sync, sync_folder
 from engine.folders import FolderMatch, FolderPair, SideView, match_folders
 from engine.imap_trace import Trace
 from engine.report import Reporter
@@ -247,7 +247,7 @@ class AccountSync:
         jobs: queue.Queue[tuple[int, FolderPair]] = queue.Queue()
         for i, pair in enumerate(pairs, 1):
             jobs.put((i, pair))
-        extra = self._worker_count(len(pairs)) - 1
+        extra = self._worker_count(sum(needs_sync(first, p) for p in pairs)) - 1
         threads = [
             threading.Thread(
                 target=self._extra_worker,
@@ -266,6 +266,8 @@ class AccountSync:
             raise Aborted("sync aborted")
 
     def _worker_count(self, folders: int) -> int:
+        """One worker per folder that needs opening, up to the connections allowed: a
+        worker for folders that are all unchanged would only open the status again."""
         if self.options.dry_run:
             return 1  # the in-memory status copy cannot be shared between connections
         s = self.settings

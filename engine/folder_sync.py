@@ -59,12 +59,22 @@ def sync_folder(w: Worker, pair: FolderPair) -> SyncCounts:
     report.state(ThreadState.FOLDER_SYNC)
     record = w.status.ensure_folder(pair.local, pair.remote)
     stamps = w.stamps(pair)
-    if not w.options.full and _unchanged(record, stamps) and not w.status.pending(record.id):
+    if not _needs_sync(w, record, stamps):
         report.debug("unchanged on both sides since the last sync")
         return SyncCounts()
     from engine.folder_work import sync_changed
 
     return sync_changed(w, pair, report, record, stamps)
+
+
+def needs_sync(w: Worker, pair: FolderPair) -> bool:
+    """Whether :func:`sync_folder` would open this pair; asks the status, writes nothing."""
+    record = w.status.folder(pair.local, pair.remote)
+    return record is None or _needs_sync(w, record, w.stamps(pair))
+
+
+def _needs_sync(w: Worker, record: FolderRecord, stamps: dict[Side, str | None]) -> bool:
+    return w.options.full or not _unchanged(record, stamps) or bool(w.status.pending(record.id))
 
 
 def _unchanged(record: FolderRecord, stamps: dict[Side, str | None]) -> bool:

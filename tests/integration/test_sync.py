@@ -13,7 +13,7 @@ import pytest
 
 from engine.account_sync import AccountResult, sync_account
 from engine.content import to_lf
-from engine.events import Event, PlannedAction
+from engine.events import Event, Log, PlannedAction, ThreadStateChanged
 from engine.maildir import MaildirRepository
 from engine.repository import Message
 from engine.settings import AccountSettings, MaildirSettings, SyncOptions
@@ -332,3 +332,31 @@ def test_a_compressed_sync_converges_like_any_other(tmp_path: Path, dovecot: Dov
     second = sync_account(settings, lambda e: None)
     assert second.ok and second.counts.copied_to_remote == 1, second
     assert message("Sent", 99) in {b for b, _ in server_bodies(dovecot.client(), "Sent").values()}
+
+
+def test_a_second_worker_starts_only_for_a_second_changed_folder(
+    tmp_path: Path, dovecot: DovecotUser
+) -> None:
+    """With every folder unchanged one worker looks at them all: a second would only
+    open the status and the stores again.  Two changed folders still get two."""
+    client = dovecot.client()
+    for folder in ("INBOX", "Sent", "Lists"):
+        if folder != "INBOX":
+            client.create_folder(folder)
+        client.append(folder, message(folder, 1))
+    settings = account(tmp_path, dovecot)
+    run(settings)
+
+    def second_worker(events: list[Event]) -> bool:
+        return any(isinstance(e, ThreadStateChanged) and e.thread == "acct.2" for e in events)
+
+    result, events = run(settings)
+    skipped = [e for e in events if isinstance(e, Log) and "unchanged on both" in e.message]
+    assert result.ok and len(skipped) == 3
+    assert not second_worker(events)
+
+    client.append("Sent", message("Sent", 2))
+    client.append("Lists", message("Lists", 2))
+    result, events = run(settings)
+    assert result.ok and result.counts.copied_to_local == 2
+    assert second_worker(events)
