@@ -12,7 +12,6 @@ file a piece at a time.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
@@ -170,6 +169,8 @@ class Summary:
     __slots__ = ("_digest", "size")
 
     def __init__(self) -> None:
+        import hashlib  # here: a run that copies nothing never imports it (1 ms)
+
         self._digest = hashlib.sha256()
         self.size = 0
 

@@ -13,7 +13,6 @@ certificate the server showed, so the user can check it and pin it.
 
 from __future__ import annotations
 
-import hashlib
 import ssl
 import warnings
 from dataclasses import dataclass
@@ -70,6 +69,8 @@ class Pin(Frozen):
     hexdigest: str
 
     def matches(self, der: bytes) -> bool:
+        import hashlib  # here: only a pinned certificate needs it
+
         return hashlib.new(self.algorithm, der).hexdigest() == self.hexdigest
 
 
@@ -126,6 +127,8 @@ def unverified_context() -> ssl.SSLContext:
 
 
 def sha256_fingerprint(der: bytes) -> str:
+    import hashlib  # here: only a pin or a certificate problem needs it
+
     return hashlib.sha256(der).hexdigest()
 
 

@@ -14,7 +14,6 @@ UID is only trusted when the ``,FMD5=`` of the same name matches the folder.
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 import socket
 from collections.abc import Callable, Iterable
@@ -110,6 +109,8 @@ def folder_md5(folder_name: str) -> str:
     local repository's nametrans); without a nametrans that is the folder name
     written with the local separator, which is what blinken passes in.
     """
+    import hashlib  # here: only an opened folder needs it; a no-op opens none
+
     return hashlib.md5(folder_name.encode("utf-8")).hexdigest()
 
 
