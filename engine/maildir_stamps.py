@@ -29,10 +29,45 @@ def _settle_time(mtimes: list[int]) -> float:
 
 
 def folder_stamp(path: str, now_ns: int) -> str | None:
-    """The stamp of a Maildir, or None while it is too fresh to trust (OSError if gone)."""
-    times = [os.stat(os.path.join(path, sub)).st_mtime_ns for sub in ("new", "cur")]
-    settled = max(times) < now_ns - int(_settle_time(times) * 1e9)
-    return f"maildir:{times[0]}:{times[1]}" if settled else None
+    """The stamp of a Maildir, or None while it is too fresh to trust (OSError if gone).
+
+    Old enough by the clock, it is trusted at once.  Younger, the file system's
+    own clock is asked (``fs_now``): once that has moved past both mtimes, any
+    later change gets a later mtime, so the stamp can be trusted a clock tick
+    (a few ms) after the last write instead of ``STAMP_SETTLE_FINE`` after it.
+    The mtimes are read again after that question: a change made after it
+    cannot carry the mtime they show.
+    """
+    times = _mtimes(path)
+    if max(times) >= now_ns - int(_settle_time(times) * 1e9):
+        fs_time = fs_now(path)
+        if fs_time is None:
+            return None
+        times = _mtimes(path)
+        if max(times) >= fs_time:
+            return None
+    return f"maildir:{times[0]}:{times[1]}"
+
+
+def _mtimes(path: str) -> list[int]:
+    return [os.stat(os.path.join(path, sub)).st_mtime_ns for sub in ("new", "cur")]
+
+
+def fs_now(path: str) -> int | None:
+    """The time the file system would give a change made now in the Maildir ``path``:
+    the mtime of a new nameless file (O_TMPFILE) in its ``tmp/``, which changes no
+    directory; None where that cannot be made (no O_TMPFILE, read-only, NFS)."""
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None:
+        return None
+    try:
+        fd = os.open(os.path.join(path, "tmp"), flag | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None
+    try:
+        return os.fstat(fd).st_mtime_ns
+    finally:
+        os.close(fd)
 
 
 # Each subdirectory weighs its names' hashes differently, so that a file moved

@@ -28,6 +28,7 @@ from engine.repository import Changes, Folder, FolderState, Repository
 from engine.status import SideState, StatusDB
 
 FRESH_RETRY = 0.06  # seconds: a fine-grained Maildir stamp settles after 50 ms
+_POLL = 0.002  # seconds between tries: file system clocks tick every 1 to 10 ms
 
 
 def kept_state(before: FolderState, stamp: str | None, clean: bool) -> SideState:
@@ -134,33 +135,53 @@ def _fresh_state(repo: Repository, folder: Folder) -> FolderState | None:
 def settle_later(repo: Repository, status: StatusDB, folders: list[Unsettled]) -> int:
     """The local stamps of folders that were too freshly written when their sync ended.
 
-    One short wait for all of them (instead of one per folder, and only as long as
-    the latest of them still needs, counted from the end of its sync), then for each the
-    stamp, read *before* the names are compared, so that any later change moves
-    it; returns how many stamps were kept.
+    Each is tried at once and again every ``_POLL`` seconds, for no longer than
+    ``FRESH_RETRY`` after the latest of them ended its sync: a stamp is given
+    out as soon as the file system's clock has moved past it (see
+    ``maildir_stamps.folder_stamp``), a tick after the last write, and the time
+    rule settles it by then at the latest.  For each the stamp is read *before*
+    the names are compared, so that any later change moves it.  The stamps kept
+    are written in one commit; returns how many.
     """
     if not folders:
         return 0
-    time.sleep(max(0.0, FRESH_RETRY - (time.monotonic() - max(f.since for f in folders))))
-    kept = 0
-    for f in folders:
-        try:
-            stamp = (
-                _stamp_if_unchanged(repo, f) if f.names is not None else _listed(repo, status, f)
-            )
-        except (NotSettled, SyncError):
-            stamp = None  # still busy, or gone: the next sync simply looks again
-        if stamp is not None:
-            status.set_local_stamp(f.folder_id, stamp)
-            kept += 1
-    return kept
+    deadline = max(f.since for f in folders) + FRESH_RETRY
+    kept: list[tuple[int, str]] = []
+    waiting = folders
+    while True:
+        last = time.monotonic() >= deadline
+        waiting = [f for f in waiting if not _settled(repo, status, f, kept)]
+        if not waiting or last:
+            break
+        time.sleep(max(0.0, min(_POLL, deadline - time.monotonic())))
+    if kept:
+        status.set_local_stamps(kept)
+    return len(kept)
+
+
+def _settled(repo: Repository, status: StatusDB, f: Unsettled, kept: list[tuple[int, str]]) -> bool:
+    """Whether ``f`` is decided: its stamp kept, or given up (changed by someone else,
+    or gone: the next sync simply looks again); False while it is too fresh."""
+    try:
+        stamp = _stamp_if_unchanged(repo, f) if f.names is not None else _listed(repo, status, f)
+    except NotSettled:
+        return False
+    except SyncError:
+        return True
+    if stamp is not None:
+        kept.append((f.folder_id, stamp))
+    return True
 
 
 def _stamp_if_unchanged(repo: Repository, folder: Unsettled) -> str | None:
+    """The stamp, if the names still have the fingerprint of the sync's own reads
+    (NotSettled while the stamp is too fresh to read)."""
     state = repo.folder_states([folder.name]).get(folder.name)
     fingerprint = getattr(repo, "names_fingerprint", None)
-    if state is None or state.stamp is None or fingerprint is None:
+    if state is None or fingerprint is None:
         return None
+    if state.stamp is None:
+        raise NotSettled(folder.name)
     return state.stamp if fingerprint(folder.name) == folder.names else None
 
 

@@ -230,9 +230,13 @@ class StatusDB:
                 ),
             )
 
-    def set_local_stamp(self, folder_id: int, stamp: str | None) -> None:
+    def set_local_stamps(self, stamps: Iterable[tuple[int, str | None]]) -> None:
+        """Several folders' local stamps (folder id, stamp) in one commit."""
         with self.transaction() as db:
-            db.execute("UPDATE folders SET local_stamp = ? WHERE id = ?", (stamp, folder_id))
+            db.executemany(
+                "UPDATE folders SET local_stamp = ? WHERE id = ?",
+                [(stamp, folder_id) for folder_id, stamp in stamps],
+            )
 
     def forget_folder(self, folder_id: int) -> None:
         with self.transaction() as db:

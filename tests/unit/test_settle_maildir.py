@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from engine import maildir_stamps
 from engine.events import SyncCounts, discard
 from engine.folder_sync import Worker, sync_folder
 from engine.folders import FolderPair
@@ -18,7 +19,7 @@ from engine.planner import Policy, Side
 from engine.report import Reporter
 from engine.repository import Folder, FolderState, Message
 from engine.settings import SyncOptions
-from engine.settle import settle_later
+from engine.settle import Unsettled, settle_later
 from engine.status import StatusDB, in_memory_status
 
 PAIR = FolderPair("INBOX", "INBOX")
@@ -76,7 +77,9 @@ def synced_then_renamed(root: Path, count: int) -> tuple[World, str]:
     """A first sync of ``count`` messages, then a mail reader flags the first file."""
     world = World(root)
     fill(world, count)
-    world.sync_folder()
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(maildir_stamps, "fs_now", lambda path: None)  # settled later, by the clock
+        world.sync_folder()
     name = sorted(os.listdir(world.cur()))[0]
     os.rename(world.cur() / name, world.cur() / (name + "F"))
     return world, name
@@ -98,13 +101,16 @@ def test_a_written_folder_is_settled_from_its_names_alone(
 ) -> None:
     world = World(tmp_path)
     fill(world, 5)
-    assert world.sync_folder().copied_to_local == 5
+    with monkeypatch.context() as m:
+        m.setattr(maildir_stamps, "fs_now", lambda path: None)  # only the clock settles it
+        assert world.sync_folder().copied_to_local == 5
     (pending,) = world.worker.settle_later if world.worker else []
-    assert pending.names is not None and world.local_stamp() is None
+    before = world.local_stamp()  # of the empty folder, before the copies
+    assert pending.names is not None
     with monkeypatch.context() as m:
         no_reopening(world, m)
         assert world.settle() == 1
-    assert world.local_stamp() is not None
+    assert world.local_stamp() not in (None, before)
 
 
 def test_a_change_before_settling_keeps_the_stamp_out(
@@ -219,3 +225,53 @@ def test_two_files_with_one_id_in_a_folder_the_status_describes(
         name + "T",
     ]
     assert os.listdir(world.cur().parent / "new") == [base]
+
+
+def test_a_stamp_is_given_out_once_the_file_system_clock_moved_past_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Too young for the clock rule, a stamp is still trusted when a change made now
+    would get a later mtime; not while it would get the same one."""
+    World(tmp_path)
+    path = str(tmp_path / "INBOX")
+    newest = max(os.stat(os.path.join(path, sub)).st_mtime_ns for sub in ("new", "cur"))
+    now = time.time_ns()  # within STAMP_SETTLE_FINE of the folder's creation
+    monkeypatch.setattr(maildir_stamps, "fs_now", lambda p: newest)  # the same tick
+    assert maildir_stamps.folder_stamp(path, now) is None
+    monkeypatch.setattr(maildir_stamps, "fs_now", lambda p: newest + 1)  # the next one
+    assert maildir_stamps.folder_stamp(path, now) is not None
+    monkeypatch.setattr(maildir_stamps, "fs_now", lambda p: None)  # no O_TMPFILE here
+    assert maildir_stamps.folder_stamp(path, now) is None
+
+
+@pytest.mark.skipif(not hasattr(os, "O_TMPFILE"), reason="Linux only")
+def test_settling_waits_a_clock_tick_not_the_clock_rule(tmp_path: Path) -> None:
+    """A folder just written is settled as soon as the file system's clock has moved
+    on (a few ms), well before FRESH_RETRY; the probe leaves no file behind."""
+    world = World(tmp_path)
+    fill(world, 5)
+    world.sync_folder()
+    started = time.monotonic()
+    world.settle()
+    assert world.local_stamp() is not None
+    assert time.monotonic() - started < 0.04
+    assert os.listdir(tmp_path / "INBOX" / "tmp") == []
+
+
+def test_the_stamps_settled_together_are_written_in_one_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each commit of the status waits for the disk: three folders, one commit."""
+    repo = MaildirRepository("local", str(tmp_path), fsync=False)
+    status = in_memory_status()
+    unsettled = []
+    for name in ("a", "b", "c"):
+        repo.create_folder(name)
+        record = status.ensure_folder(name, name)
+        unsettled.append(Unsettled(record.id, name, repo.names_fingerprint(name)))
+    commits: list[int] = []
+    transaction = status.transaction
+    monkeypatch.setattr(status, "transaction", lambda: commits.append(1) or transaction())
+    assert settle_later(repo, status, unsettled) == 3
+    assert len(commits) == 1
+    assert None not in [f.local_stamp for f in status.folders()]
