@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -152,6 +153,7 @@ class StatusDB:
 
     def __init__(self, path: str, *, durable: bool = True, readonly: bool = False) -> None:
         self.path = path
+        self._writing = _writer_lock(path)
         try:
             self._db = _connect(path, durable=durable, readonly=readonly)
             if not readonly:
@@ -164,12 +166,18 @@ class StatusDB:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic, durable batch of status changes."""
-        try:
-            with self._db:
-                yield self._db
-        except sqlite3.Error as e:
-            raise AccountError(f"status database {self.path}: {e}") from e
+        """One atomic, durable batch of status changes.
+
+        The workers of one process take turns through a lock of their own: a
+        writer that found SQLite's lock taken would poll for it (sleeping 1, 2,
+        5, 10 ms and more between tries), where this one wakes it at once.
+        """
+        with self._writing:
+            try:
+                with self._db:
+                    yield self._db
+            except sqlite3.Error as e:
+                raise AccountError(f"status database {self.path}: {e}") from e
 
     # -- folders -----------------------------------------------------------
 
@@ -430,6 +438,19 @@ def drop_pending(db: sqlite3.Connection, pending_id: int) -> None:
 
 
 # -- opening and migrating ---------------------------------------------------
+
+_writer_locks: dict[str, threading.RLock] = {}
+_writer_locks_guard = threading.Lock()
+
+
+def _writer_lock(path: str) -> threading.RLock:
+    """The lock the connections of this process to one status file write under
+    (a private database in memory has its own)."""
+    if path in ("", ":memory:"):
+        return threading.RLock()
+    key = os.path.realpath(path)
+    with _writer_locks_guard:
+        return _writer_locks.setdefault(key, threading.RLock())
 
 
 def _connect(path: str, *, durable: bool, readonly: bool) -> sqlite3.Connection:
