@@ -74,6 +74,9 @@ class Executor:
         self.tally = _Tally()
         # Copies the whole sync will make, when it runs more than one plan (engine.windowed).
         self.expected = 0
+        # Flag changes and deletions done, not yet durable: their pairs for ``_commit``.
+        self._reflagged: list[Pair] = []
+        self._deleted: list[Pair] = []
 
     def run(self, plan: Plan) -> SyncCounts:
         """Carry out ``plan``; a second plan adds to the counts of the first."""
@@ -83,11 +86,25 @@ class Executor:
         t.bytes_total += sum(a.size or 0 for a in copies)
         self._records([a for a in plan.actions if isinstance(a, Record)])
         copies += self._links([a for a in plan.actions if isinstance(a, Link)])
-        self._reflags([a for a in plan.actions if isinstance(a, Reflag)])
-        self._deletes([a for a in plan.actions if isinstance(a, Delete)])
+        try:
+            self._reflags([a for a in plan.actions if isinstance(a, Reflag)])
+            self._deletes([a for a in plan.actions if isinstance(a, Delete)])
+        finally:
+            self._commit()
         for side in (Side.REMOTE, Side.LOCAL):
             self._copies([a for a in copies if a.to is side], side)
         return self.tally.counts()
+
+    def _commit(self) -> None:
+        """Make the flag changes and deletions so far durable on both sides (a Maildir
+        fsyncs each directory once), then record them all in one commit."""
+        reflagged, deleted = self._reflagged, self._deleted
+        self._reflagged, self._deleted = [], []
+        self._flush(Side.LOCAL, Side.REMOTE)
+        if reflagged or deleted:
+            with self.status.transaction() as db:
+                st.set_pair_flags(db, self.folder_id, reflagged)
+                st.drop_pairs(db, self.folder_id, deleted)
 
     def _check_cancel(self) -> None:
         if self.cancel.is_set():
@@ -129,7 +146,10 @@ class Executor:
                 )
             else:
                 fallback.extend(link.copies())
-        self._reflags(reflags)
+        try:
+            self._reflags(reflags)
+        finally:
+            self._commit()
         self.report.debug(f"linked {len(reflags)} unrecorded messages by their ,U= names")
         return fallback
 
@@ -144,15 +164,11 @@ class Executor:
     # -- flags ----------------------------------------------------------------
 
     def _reflags(self, reflags: Sequence[Reflag]) -> None:
-        """In chunks: the same change on many messages is one command per chunk and side."""
+        """In chunks: the same change on many messages is one command per chunk and side.
+        Recorded by ``_commit``, once they are durable."""
         for start in range(0, len(reflags), _FLAG_BATCH):
             chunk = reflags[start : start + _FLAG_BATCH]
-            done: list[Reflag] = []
-            try:
-                done = self._apply_chunk(chunk)
-            finally:
-                self._flush(Side.LOCAL, Side.REMOTE)
-                self._record_reflags(done)
+            self._reflagged += [action.result for action in self._apply_chunk(chunk)]
             self._check_cancel()
 
     def _apply_chunk(self, chunk: Sequence[Reflag]) -> list[Reflag]:
@@ -206,12 +222,6 @@ class Executor:
         else:
             self.tally.flags_remote += 1
 
-    def _record_reflags(self, done: Sequence[Reflag]) -> None:
-        if not done:
-            return
-        with self.status.transaction() as db:
-            st.set_pair_flags(db, self.folder_id, [action.result for action in done])
-
     # -- deletions --------------------------------------------------------------
 
     def _deletes(self, deletes: Sequence[Delete]) -> None:
@@ -222,8 +232,7 @@ class Executor:
                 chunk = mine[start : start + _DELETE_BATCH]
                 self.report.state(ThreadState.DELETING, side)
                 self.folders[side].delete([d.id for d in chunk])
-                with self.status.transaction() as db:
-                    st.drop_pairs(db, self.folder_id, [d.pair for d in chunk])
+                self._deleted += [d.pair for d in chunk]
                 if side is Side.LOCAL:
                     self.tally.deleted_local += len(chunk)
                 else:

@@ -222,8 +222,7 @@ class MaildirFolder:
             self._index.scan(warn=False)
             for id in missing:
                 self._unlink(self._index.entries.get(id), touched)
-        if self._fsync:
-            self._sync_dirs(touched)
+        self._unsynced_dirs |= touched  # made durable by ``flush``, with the batch's renames
 
     def forget_written(self) -> None:
         """A first sync's window is done with the files it wrote (see ``Index.forget``)."""

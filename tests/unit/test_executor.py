@@ -8,10 +8,12 @@ a write, Maildir-style names with ``,U=`` hints).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +21,7 @@ from engine.content import crlf_size, fingerprint
 from engine.errors import Aborted, MessageError
 from engine.events import Error, Event, Progress, Scope, SyncCounts
 from engine.executor import Executor
+from engine.maildir import MaildirRepository
 from engine.memory import MemoryRepository
 from engine.planner import Copy, Link, Plan, Policy, Record, Side, plan
 from engine.reconcile import reconcile
@@ -633,3 +636,29 @@ def test_fallback_copies_from_a_plan_are_carried_out() -> None:
     )
     counts = world.executor().run(Plan([link]))
     assert (counts.copied_to_local, counts.copied_to_remote) == (1, 0)
+
+
+def test_flag_changes_and_deletions_are_made_durable_together_then_recorded_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Renames and unlinks in a Maildir, then each directory fsynced once, and only
+    then one commit of the status for all of them."""
+    repo = MaildirRepository("local", str(tmp_path), fsync=True)
+    repo.create_folder("INBOX")
+    world = World(local=repo.open_folder("INBOX"))
+    fill(world.remote, 4)
+    world.sync()
+    world.remote.set_flags("1", f("F"), NONE)
+    world.remote.set_flags("2", f("S"), NONE)
+    world.remote.delete(["3"])
+    done: list[str] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (done.append("fsync"), real(fd))[1])
+    transaction = world.status.transaction
+    monkeypatch.setattr(
+        world.status, "transaction", lambda: (done.append("commit"), transaction())[1]
+    )
+    counts = world.sync()
+    assert (counts.flags_local, counts.deleted_local) == (2, 1)
+    assert done == ["fsync", "fsync", "commit"]  # new/ and cur/, then the status
+    world.assert_converged(3)

@@ -258,7 +258,10 @@ def test_fsync_on_and_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         after_append = len(calls)
         folder.set_flags(str(id), frozenset("S"), frozenset())
         folder.flush()
+        after_move = len(calls)
         folder.delete([str(id)])
+        assert len(calls) == after_move  # held back too, for the batch's flush
+        folder.flush()
         assert (after_append >= 2) is expect_some  # the file and new/
         assert (len(calls) >= 5) is expect_some  # + new/ and cur/ on the move, cur/ on delete
         assert bool(calls) is expect_some
