@@ -6,6 +6,7 @@ this at all) so that a no-op run does not import what only a change needs.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -44,6 +45,7 @@ def sync_changed(
         w.options.dry_run and pair.create_local,
         _since(w, record, stamps, Side.LOCAL),
     )
+    ahead = _LocalView.start(w, local, record, stamps[Side.LOCAL])
     try:
         remote = _open(
             w.remote,
@@ -53,14 +55,59 @@ def sync_changed(
         )
         try:
             folders = {Side.LOCAL: local, Side.REMOTE: remote}
-            counts, clean, before = _sync_open(w, report, record, folders, stamps)
+            local_view = ahead.result() if ahead is not None else None
+            counts, clean, before = _sync_open(w, report, record, folders, stamps, local_view)
             if not w.options.dry_run:
                 _finish(w, record, folders, before, stamps, counts, clean)
         finally:
             remote.close()
     finally:
+        if ahead is not None:
+            ahead.wait()  # done with the folder before it is closed
         local.close()
     return counts
+
+
+class _LocalView:
+    """A Maildir's view (its changes since the status, read from its names), worked
+    out on a helper thread while the server answers the SELECT that opens the
+    remote side: a directory read and a comparison that need not wait for it.
+
+    It only reads; the worker takes the result before it uses the status itself
+    (one connection, one statement at a time) or checks the remote UIDVALIDITY.
+    """
+
+    def __init__(self, w: Worker, folder: Folder, record: FolderRecord, stamp: str | None):
+        self._view: View | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(w, folder, record, stamp), name="local-view", daemon=True
+        )
+        self._thread.start()
+
+    @classmethod
+    def start(
+        cls, w: Worker, folder: Folder, record: FolderRecord, stamp: str | None
+    ) -> _LocalView | None:
+        """Only for a Maildir, whose reading is local work the server's answer need not
+        hold up (an IMAP local side would wait for a server too)."""
+        return cls(w, folder, record, stamp) if hasattr(folder, "read_names") else None
+
+    def _run(self, w: Worker, folder: Folder, record: FolderRecord, stamp: str | None) -> None:
+        try:
+            self._view = _view(w, folder, Side.LOCAL, record, stamp, folder.state())
+        except BaseException as e:  # handed to the worker by result()
+            self._error = e
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> View:
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._view is not None
+        return self._view
 
 
 def _finish(
@@ -216,9 +263,11 @@ def _sync_open(
     record: FolderRecord,
     folders: dict[Side, Folder],
     stamps: dict[Side, str | None],
+    local_view: View | None = None,
 ) -> tuple[SyncCounts, bool, dict[Side, FolderState]]:
     """The counts, whether the sync left nothing undone (so its stamps and MODSEQs
-    may be kept), and both sides' states from before the listings."""
+    may be kept), and both sides' states from before the listings (``local_view``:
+    the local side's, worked out already)."""
     states = {side: folder.state() for side, folder in folders.items()}
     has_pairs = w.status.has_any(record.id)
     _check_validity(w.status, record, states, has_pairs)
@@ -233,7 +282,10 @@ def _sync_open(
             expected = states[Side.REMOTE].messages or 0
             counts, clean = _execute(w, report, record, folders, windows, expected)
             return counts, clean, states
-        views[side] = _view(w, folder, side, record, stamps[side], states[side])
+        if side is Side.LOCAL and local_view is not None:
+            views[side] = local_view
+        else:
+            views[side] = _view(w, folder, side, record, stamps[side], states[side])
     report.state(ThreadState.SYNC_CONTROLLER)
     plan, sizes = _decide(w, report, record, folders, views)
     _warn_notes(plan.notes, report)

@@ -1,0 +1,68 @@
+"""A Maildir's names are compared with the status while the server opens the folder."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pytest
+
+from engine.errors import FolderError
+from engine.maildir import MaildirFolder
+from engine.repository import Changes, Folder, MsgId
+from tests.unit.test_settle_maildir import World, settled
+
+
+def renamed_locally(tmp_path: Path) -> World:
+    """A settled folder whose first file a mail reader has just flagged."""
+    world = World(tmp_path)
+    settled(world, 10)
+    name = sorted(os.listdir(world.cur()))[0]
+    os.rename(world.cur() / name, world.cur() / (name + "F"))
+    time.sleep(0.06)  # the rename's stamp settles
+    return world
+
+
+def test_the_local_side_is_read_while_the_server_opens_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = renamed_locally(tmp_path)
+    compared = threading.Event()
+    compare = MaildirFolder.changes_from
+
+    def spy(self: MaildirFolder, recorded: Callable[[], Iterable[tuple[MsgId, str]]]) -> Changes:
+        found = compare(self, recorded)
+        compared.set()
+        assert found is not None
+        return found
+
+    monkeypatch.setattr(MaildirFolder, "changes_from", spy)
+    open_folder = world.remote.open_folder
+    order: list[str] = []
+
+    def slow_server(name: str) -> Folder:
+        order.append("SELECT sent")
+        order.append("local side compared" if compared.wait(2) else "nothing meanwhile")
+        return open_folder(name)
+
+    monkeypatch.setattr(world.remote, "open_folder", slow_server)
+    counts = world.sync_folder()
+    assert order == ["SELECT sent", "local side compared"]
+    assert counts.flags_remote == 1, counts
+
+
+def test_a_local_side_that_cannot_be_read_fails_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read on the helper thread, its error still ends the folder in the worker."""
+    world = renamed_locally(tmp_path)
+
+    def unreadable(self: MaildirFolder, recorded: object) -> Changes:
+        raise FolderError("cannot list cur/")
+
+    monkeypatch.setattr(MaildirFolder, "changes_from", unreadable)
+    with pytest.raises(FolderError, match="cannot list cur/"):
+        world.sync_folder()
