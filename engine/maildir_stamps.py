@@ -44,8 +44,8 @@ def folder_stamp(path: str, now_ns: int) -> str | None:
         if fs_time is None:
             return None
         times = _mtimes(path)
-        if max(times) >= fs_time:
-            return None
+        if _settle_time([*times, fs_time]) != STAMP_SETTLE_FINE or max(times) >= fs_time:
+            return None  # whole seconds somewhere: only the clock rule can tell
     return f"maildir:{times[0]}:{times[1]}"
 
 

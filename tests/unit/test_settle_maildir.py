@@ -242,6 +242,9 @@ def test_a_stamp_is_given_out_once_the_file_system_clock_moved_past_it(
     assert maildir_stamps.folder_stamp(path, now) is not None
     monkeypatch.setattr(maildir_stamps, "fs_now", lambda p: None)  # no O_TMPFILE here
     assert maildir_stamps.folder_stamp(path, now) is None
+    second = (newest // 10**9 + 1) * 10**9  # a clock of whole seconds: not comparable
+    monkeypatch.setattr(maildir_stamps, "fs_now", lambda p: second)
+    assert maildir_stamps.folder_stamp(path, now) is None
 
 
 @pytest.mark.skipif(not hasattr(os, "O_TMPFILE"), reason="Linux only")
