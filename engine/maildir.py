@@ -21,7 +21,6 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
-from engine.content import Body, FileBody, lf_chunks
 from engine.errors import AccountError, FolderError, MessageError
 from engine.flags import to_letters
 from engine.maildir_files import _error, _fsync_dir, _place, read_body, remove_untouched
@@ -39,6 +38,7 @@ from engine.maildir_names import (
     unique_id,
 )
 from engine.maildir_stamps import Fingerprint, folder_stamp, names_fingerprint
+from engine.maildir_write import Writes
 from engine.repository import (
     Changes,
     FetchedMessage,
@@ -53,10 +53,8 @@ from engine.repository import (
 Warn = Callable[[str], None]
 
 SUBDIRS = ("cur", "new", "tmp")
-_MAX_UNSYNCED = 64  # open descriptors kept for one batched fsync
 TMP_MAX_AGE = 36 * 3600  # the Maildir rule for abandoned deliveries
 _DIR_MODE = 0o700  # mail is private
-_FILE_MODE = 0o600
 _NEW_NAME_TRIES = 100
 _clock = time.time  # tests move it forward to age tmp/ files
 _seq_lock = threading.Lock()
@@ -84,11 +82,7 @@ class MaildirFolder:
         self.name = name
         self.path = path
         self._infosep = infosep
-        self._fsync = fsync
-        # Written but not yet made durable: ``flush`` fsyncs these together, which
-        # lets the file system commit a whole batch at once instead of per message.
-        self._unsynced_files: list[int] = []  # open descriptors
-        self._unsynced_dirs: set[str] = set()
+        self._writes = Writes(path, fsync)
         self._warn = warn
         self._fmd5 = folder_md5(name)
         self._index = Index(name, path, infosep, self._fmd5, warn)
@@ -151,7 +145,7 @@ class MaildirFolder:
                     yield got
 
     def spool_dir(self) -> str | None:
-        return os.path.join(self.path, "tmp")
+        return self._writes.tmp
 
     def changes_since(self, modseq: int, known: Callable[[], Collection[MsgId]]) -> Changes | None:
         return None  # names are the listing; the folder stamp says when to read them
@@ -175,26 +169,21 @@ class MaildirFolder:
 
     def append(self, message: Message) -> MsgId | None:
         letters = to_letters(message.flags)
-        spooled = self._spooled_here(message.data)
-        if spooled is not None:  # already in our tmp/ with LF line ends: delivered as is
-            id, tmp = self._adopt(spooled, message.internaldate, message.uid)
-        else:
-            id, tmp = self._write_tmp(message.data, message.internaldate, message.uid)
+        id, tmp = self._writes.write(
+            message.data, message.internaldate, lambda: self._new_id(message.uid)
+        )
         try:
             entry = self._deliver(tmp, id, letters or None, message.uid)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-        self._unsynced_dirs.add(entry.subdir)
+        self._writes.dirs.add(entry.subdir)
         self._index.added(entry)
         return entry.name.id
 
     def flush(self) -> None:
-        """Make every append and rename so far durable (files first, then directories)."""
-        self._sync_files()
-        dirs, self._unsynced_dirs = self._unsynced_dirs, set()
-        if self._fsync:
-            self._sync_dirs(dirs)
+        """Make every append, rename and unlink so far durable (see engine.maildir_write)."""
+        self._writes.flush()
 
     def set_flags(self, id: MsgId, add: Flags, remove: Flags) -> None:
         entry = self._index.get(id) or self._index.rescan_for(id)
@@ -222,7 +211,7 @@ class MaildirFolder:
             self._index.scan(warn=False)
             for id in missing:
                 self._unlink(self._index.entries.get(id), touched)
-        self._unsynced_dirs |= touched  # made durable by ``flush``, with the batch's renames
+        self._writes.dirs |= touched  # made durable by ``flush``, with the batch's renames
 
     def forget_written(self) -> None:
         """A first sync's window is done with the files it wrote (see ``Index.forget``)."""
@@ -253,71 +242,6 @@ class MaildirFolder:
     def _new_id(self, uid: int | None) -> str:
         return unique_id(int(time.time()), _next_seq(), os.getpid(), hostname(), uid, self._fmd5)
 
-    def _write_tmp(
-        self, data: Body, internaldate: float | None, uid: int | None
-    ) -> tuple[str, str]:
-        """Write the message to a fresh file in ``tmp/``; its id and path."""
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-        for _try in range(_NEW_NAME_TRIES):
-            id = self._new_id(uid)
-            path = os.path.join(self.path, "tmp", id)
-            try:
-                fd = os.open(path, flags, _FILE_MODE)
-            except FileExistsError:
-                continue
-            except OSError as err:
-                raise _error(err, f"cannot create {path}") from err
-            try:
-                self._fill(fd, data, internaldate)
-            except OSError as err:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
-                raise _error(err, f"cannot write {path}") from err
-            return id, path
-        raise MessageError(f"no unique file name found in {self.path}/tmp")
-
-    def _spooled_here(self, data: Body) -> str | None:
-        """The path of a spool file in our own tmp/ that holds ``data`` in LF form."""
-        if not isinstance(data, FileBody) or data.path is None or not data.lf:
-            return None
-        return data.path if os.path.dirname(data.path) == self.spool_dir() else None
-
-    def _adopt(self, path: str, internaldate: float | None, uid: int | None) -> tuple[str, str]:
-        """A spool file in tmp/ treated as if ``_write_tmp`` had written it."""
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as err:
-            raise _error(err, f"cannot open {path}") from err
-        self._dated(fd, internaldate)
-        return self._new_id(uid), path
-
-    def _dated(self, fd: int, internaldate: float | None) -> None:
-        """Date a file still in tmp/ and keep it for ``flush``'s fsync (or close it)."""
-        try:
-            if internaldate is not None:
-                os.utime(fd, (internaldate, internaldate))
-        except OSError:
-            os.close(fd)
-            raise
-        if self._fsync:  # fsynced with the rest of its batch
-            self._unsynced_files.append(fd)
-        else:
-            os.close(fd)
-        if len(self._unsynced_files) >= _MAX_UNSYNCED:
-            self._sync_files()
-
-    def _fill(self, fd: int, data: Body, internaldate: float | None) -> None:
-        """Write (with LF line ends, a piece at a time), date and flush one file.
-
-        The date is set while the file is still in tmp/: a tmp/ cleaner that
-        goes by the newest of atime, mtime and ctime still sees it as fresh.
-        """
-        with os.fdopen(fd, "wb") as f:
-            for piece in lf_chunks(data):
-                f.write(piece)
-            f.flush()
-            self._dated(os.dup(f.fileno()), internaldate)
-
     def _deliver(self, tmp: str, id: str, letters: str | None, uid: int | None) -> Entry:
         """Link the tmp/ file into new/ or cur/ under a name that nobody uses."""
         subdir = "cur" if letters else "new"
@@ -347,7 +271,7 @@ class MaildirFolder:
         except OSError as err:
             raise _error(err, f"cannot rename {source}") from err
         self._index.moved(entry, moved)
-        self._unsynced_dirs |= {entry.subdir, "cur"}
+        self._writes.dirs |= {entry.subdir, "cur"}
         return True
 
     def _unlink(self, entry: Entry | None, touched: set[str]) -> bool:
@@ -363,26 +287,6 @@ class MaildirFolder:
         self._index.removed(entry)
         touched.add(entry.subdir)
         return True
-
-    def _sync_files(self) -> None:
-        """Fsync the files written so far (not yet their directory entries)."""
-        files, self._unsynced_files = self._unsynced_files, []
-        try:
-            for fd in files:
-                os.fsync(fd)
-        except OSError as err:
-            raise _error(err, f"cannot flush messages in {self.path}") from err
-        finally:
-            for fd in files:
-                os.close(fd)
-
-    def _sync_dirs(self, subdirs: Iterable[str]) -> None:
-        for subdir in sorted(subdirs):
-            path = os.path.join(self.path, subdir)
-            try:
-                _fsync_dir(path)
-            except OSError as err:
-                raise _error(err, f"cannot flush {path}") from err
 
     def remove_stale_tmp(self) -> None:
         """Delete tmp/ files nobody touched for 36 hours: deliveries that died."""
