@@ -196,6 +196,39 @@ def test_run_finished_alone_does_not_end_the_pump_before_finished() -> None:
     assert result == ["returned"]
 
 
+class _TimedSource(FakeEventSource):
+    """Records the timeout of every wait for an event."""
+
+    def __init__(self, events: list[Event]) -> None:
+        super().__init__(events)
+        self.timeouts: list[float | None] = []
+
+    def get(self, timeout: float | None = None) -> Event | None:
+        self.timeouts.append(timeout)
+        return super().get(timeout)
+
+
+def test_after_run_finished_the_pump_waits_briefly_for_finished() -> None:
+    """The runner queues RunFinished and declares the run finished just after; a pump
+    that handled it in between must not sleep a whole poll before it can return."""
+    source = _TimedSource([Log(Level.INFO, "one"), RunFinished(0)])
+    commands = FakeCommands([], source)
+    result: list[str] = []
+
+    def run() -> None:
+        Basic(stream=io.StringIO()).run(source, commands)
+        result.append("returned")
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(0.05)
+    assert result == []  # still waiting for finished()
+    commands.declare_finished()
+    thread.join(5)
+    assert result == ["returned"]
+    assert source.timeouts and all(t is not None and t <= 0.01 for t in source.timeouts)
+
+
 def test_lines_are_one_printable_line() -> None:
     assert clean("bad\x1b[2Jnews\nsecond\tline\x9b") == "bad?[2Jnews second line?"
     line = LineFormatter().format(Log(Level.ERROR, "oops\r\x07", account="a"))
