@@ -178,9 +178,10 @@ def test_pump_waits_for_late_events_and_returns_when_finished() -> None:
     assert "exit code 0" in text.splitlines()[-1]
 
 
-def test_run_finished_alone_does_not_end_the_pump_before_finished() -> None:
-    source = FakeEventSource([RunFinished(0)])
-    commands = FakeCommands([], source)
+def _basic_in_thread(
+    source: FakeEventSource, commands: FakeCommands
+) -> tuple[threading.Thread, list[str]]:
+    """Basic running on its own thread; the list gets "returned" when its run returns."""
     result: list[str] = []
 
     def run() -> None:
@@ -189,6 +190,13 @@ def test_run_finished_alone_does_not_end_the_pump_before_finished() -> None:
 
     thread = threading.Thread(target=run)
     thread.start()
+    return thread, result
+
+
+def test_run_finished_alone_does_not_end_the_pump_before_finished() -> None:
+    source = FakeEventSource([RunFinished(0)])
+    commands = FakeCommands([], source)
+    thread, result = _basic_in_thread(source, commands)
     thread.join(0.5)
     assert result == []
     commands.declare_finished()
@@ -213,14 +221,7 @@ def test_after_run_finished_the_pump_waits_briefly_for_finished() -> None:
     that handled it in between must not sleep a whole poll before it can return."""
     source = _TimedSource([Log(Level.INFO, "one"), RunFinished(0)])
     commands = FakeCommands([], source)
-    result: list[str] = []
-
-    def run() -> None:
-        Basic(stream=io.StringIO()).run(source, commands)
-        result.append("returned")
-
-    thread = threading.Thread(target=run)
-    thread.start()
+    thread, result = _basic_in_thread(source, commands)
     thread.join(0.05)
     assert result == []  # still waiting for finished()
     commands.declare_finished()
