@@ -120,21 +120,12 @@ def lf_chunks(data: Body, size: int = CHUNK) -> Iterator[bytes]:
     converted.  A piece never ends in a CR, so no CRLF is split between two.
     """
     if isinstance(data, FileBody):
-        yield from data.pieces(size) if data.lf else _lf_stream(data.pieces(size))
-        return
-    if len(data) <= size:
-        yield to_lf(data)
-        return
-    view, start = memoryview(data), 0
-    while start < len(data):
-        end = min(start + size, len(data))
-        if end < len(data) and data[end - 1] == 0x0D:  # with the LF that may follow it
-            end = end - 1 if end - 1 > start else end + 1
-        yield to_lf(bytes(view[start:end]))
-        start = end
-
-
-def _lf_stream(pieces: Iterable[bytes]) -> Iterator[bytes]:
+        pieces = data.pieces(size)
+        if data.lf:
+            yield from pieces
+            return
+    else:
+        pieces = (data[start : start + size] for start in range(0, len(data), size))
     stream = LfStream()
     for piece in pieces:
         if out := stream.feed(piece):

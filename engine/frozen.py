@@ -25,7 +25,8 @@ class Frozen:
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return _values(self, _compared(type(self))) == _values(other, _compared(type(self)))
+        names = _compared(type(self))
+        return _values(self, names) == _values(other, names)
 
     def __hash__(self) -> int:
         return hash(_values(self, _hashed(type(self))))

@@ -23,7 +23,7 @@ from engine import imap_parse, imap_pipeline, imap_state, imap_utf7
 from engine.errors import FolderError, SyncError
 from engine.imap_connect import Client, connect, describe
 from engine.imap_folder import ImapFolder
-from engine.imap_spool import spooling
+from engine.imap_spool import release_untaken, spooling
 from engine.imap_trace import Trace
 from engine.repository import (
     FolderState,
@@ -281,10 +281,8 @@ class ImapRepository:
 
 def _drop_answer(client: Client, tag: str) -> None:
     """Read a FETCH answer nobody wants; its large bodies pass through a spool file."""
-    with spooling(client._imap, None) as created:
-        imap_pipeline.fetch_answer(client._imap, tag)
-    for body in created:
-        body.release()
+    with spooling(client._imap, None):
+        release_untaken(imap_pipeline.fetch_answer(client._imap, tag))
 
 
 def _fold_inbox(name: str) -> str:

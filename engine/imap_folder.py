@@ -15,12 +15,11 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine import imap_parse, imap_pipeline, imap_state
-from engine.content import FileBody
 from engine.errors import FolderError, MessageError, UidValidityError
 from engine.flags import to_imap
 from engine.imap_append import Arg, append_args, judged, send_append
 from engine.imap_connect import Client
-from engine.imap_spool import spooling
+from engine.imap_spool import release_untaken, spooling
 from engine.repository import (
     Changes,
     FetchedMessage,
@@ -148,19 +147,8 @@ class ImapFolder:
         """Bodies, flags and INTERNALDATE, ``FETCH_CHUNK`` UIDs per command; large
         bodies go to spool files as they arrive (:mod:`engine.imap_spool`)."""
         for chunk in imap_parse.chunked(_uids(ids), FETCH_CHUNK):
-            spooled: list[FileBody] = []
-            data = self._run(
-                "fetch", self._bodies, imap_parse.uid_set(chunk), spool, spooled, ahead=True
-            )
-            handed: set[int] = set()
-            try:
-                for fetched in imap_parse.fetched_messages(data, set(chunk)):
-                    handed.add(id(fetched.message.data))
-                    yield fetched
-            finally:  # unsolicited, doubled or not taken: nobody else will release them
-                for body in spooled:
-                    if id(body) not in handed:
-                        body.release()
+            data = self._run("fetch", self._bodies, imap_parse.uid_set(chunk), spool, ahead=True)
+            yield from imap_parse.fetched_messages(data, set(chunk))
 
     def spool_dir(self) -> str | None:
         return None
@@ -181,23 +169,16 @@ class ImapFolder:
                 lambda c: imap_pipeline.send_fetch(c._imap, uid_set, _BODIES), uid_set
             )
 
-    def _bodies(
-        self, client: Client, uid_set: str, spool: str | None, spooled: list[FileBody]
-    ) -> list[Any]:
+    def _bodies(self, client: Client, uid_set: str, spool: str | None) -> list[Any]:
         """A chunk's FETCH data: the answer sent ahead if it was for these UIDs."""
         ahead = self._repo.take_ahead()
-        with spooling(client._imap, spool) as created:
+        with spooling(client._imap, spool):
             if ahead is not None:
                 data = imap_pipeline.fetch_answer(client._imap, ahead[0])
                 if ahead[1] == uid_set:
-                    spooled += created
                     return data
-                for body in created:  # an answer for other UIDs: dropped
-                    body.release()
-                created.clear()
-            data = _uid_command(client, "FETCH", uid_set, _BODIES)
-            spooled += created
-            return data
+                release_untaken(data)  # an answer for other UIDs
+            return _uid_command(client, "FETCH", uid_set, _BODIES)
 
     # -- writing -----------------------------------------------------------
 

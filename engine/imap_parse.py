@@ -18,7 +18,7 @@ from imapclient.response_parser import parse_fetch_response
 
 from engine.content import FileBody
 from engine.flags import from_imap
-from engine.imap_spool import Spooled
+from engine.imap_spool import Spooled, release_untaken
 from engine.repository import FetchedMessage, Message, MessageInfo
 
 _USUAL_LINE = re.compile(rb"\d+ \(UID (\d+) FLAGS \(([^()\"{}]*)\) RFC822\.SIZE (\d+)\)\Z")
@@ -222,19 +222,26 @@ def fetch_uids(data: list[Any]) -> set[int]:
 
 
 def fetched_messages(data: list[Any], wanted: set[int]) -> Iterator[FetchedMessage]:
-    """The bodies of ``wanted`` UIDs in a FETCH answer, each taken out of ``wanted``."""
-    for values in parse_fetch_response(data, False, False).values():
-        uid, body = values.get(b"UID"), values.get(b"BODY[]")
-        if isinstance(body, Spooled):
-            body = body.body
-        if uid not in wanted or not isinstance(body, bytes | FileBody):
-            continue  # an unsolicited FETCH, or a message expunged meanwhile
-        wanted.discard(uid)
-        when = values.get(b"INTERNALDATE")
-        message = Message(
-            data=body,
-            flags=from_imap(values.get(b"FLAGS", ())),
-            internaldate=when.timestamp() if when is not None else None,
-            uid=uid,
-        )
-        yield FetchedMessage(str(uid), message)
+    """The bodies of ``wanted`` UIDs in a FETCH answer, each taken out of ``wanted``;
+    the spooled bodies not handed out (unsolicited, doubled, or left when the
+    caller stops early) are released."""
+    try:
+        for values in parse_fetch_response(data, False, False).values():
+            uid, body = values.get(b"UID"), values.get(b"BODY[]")
+            if uid not in wanted:
+                continue  # an unsolicited FETCH
+            if isinstance(body, Spooled):
+                body = body.take()
+            if not isinstance(body, bytes | FileBody):
+                continue  # a message expunged meanwhile
+            wanted.discard(uid)
+            when = values.get(b"INTERNALDATE")
+            message = Message(
+                data=body,
+                flags=from_imap(values.get(b"FLAGS", ())),
+                internaldate=when.timestamp() if when is not None else None,
+                uid=uid,
+            )
+            yield FetchedMessage(str(uid), message)
+    finally:
+        release_untaken(data)

@@ -20,7 +20,7 @@ import imaplib
 import itertools
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO
 
 from engine.content import CHUNK, HOLD_AT_MOST, FileBody, LfStream, Summary
@@ -30,22 +30,36 @@ _count = itertools.count()
 
 
 class Spooled:
-    """What imaplib files for a spooled literal: its wire length, and the body."""
+    """What imaplib files for a spooled literal: its wire length, and the body
+    until someone takes it (whoever takes it releases it)."""
 
     __slots__ = ("body", "size")
 
     def __init__(self, body: FileBody, size: int) -> None:
-        self.body = body
+        self.body: FileBody | None = body
         self.size = size
 
     def __len__(self) -> int:
         return self.size
 
+    def take(self) -> FileBody | None:
+        body, self.body = self.body, None
+        return body
+
+
+def release_untaken(data: Iterable[Any]) -> None:
+    """Release the spooled bodies of FETCH data that nobody took."""
+    for item in data:
+        if isinstance(item, tuple) and isinstance(item[-1], Spooled):
+            body = item[-1].take()
+            if body is not None:
+                body.release()
+
 
 @contextlib.contextmanager
-def spooling(imap: imaplib.IMAP4, directory: str | None) -> Iterator[list[FileBody]]:
-    """While inside, literals over ``HOLD_AT_MOST`` go to spool files; the list
-    collects their bodies, which are all released if reading fails."""
+def spooling(imap: imaplib.IMAP4, directory: str | None) -> Iterator[None]:
+    """While inside, literals over ``HOLD_AT_MOST`` go to spool files and imaplib
+    files a :class:`Spooled` for each; if reading fails, every one made is released."""
     created: list[FileBody] = []
     plain: Callable[[int], bytes] = type(imap).read.__get__(imap)
 
@@ -58,7 +72,7 @@ def spooling(imap: imaplib.IMAP4, directory: str | None) -> Iterator[list[FileBo
 
     imap.read = read  # type: ignore[method-assign]
     try:
-        yield created
+        yield
     except BaseException:
         for body in created:
             body.release()
