@@ -25,9 +25,8 @@ import base64
 import imaplib
 from typing import Any, Protocol, runtime_checkable
 
-import imapclient
-
 from engine.errors import AuthenticationError
+from engine.imap_library import imapclient
 from engine.settings import ImapSettings, PasswordSource
 
 MECHANISMS = ("XOAUTH2", "OAUTHBEARER", "PLAIN", "LOGIN")

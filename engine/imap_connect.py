@@ -19,11 +19,9 @@ import tempfile
 from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Any
 
-import imapclient
-from imapclient import imap4, tls
-
 from engine import imap_auth, imap_compress, imap_tls
 from engine.errors import AccountError, ConnectionFailed
+from engine.imap_library import imap4, imapclient, tls
 from engine.imap_trace import ProtocolTracer, Trace
 from engine.settings import ImapSettings
 

@@ -14,10 +14,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from imapclient.response_parser import parse_fetch_response
-
 from engine.content import FileBody
 from engine.flags import from_imap
+from engine.imap_library import parse_fetch_response
 from engine.imap_spool import Spooled, release_untaken
 from engine.repository import FetchedMessage, Message, MessageInfo
 

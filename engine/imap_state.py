@@ -19,9 +19,8 @@ import imaplib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from imapclient.response_parser import parse_response
-
 from engine import imap_parse, imap_utf7
+from engine.imap_library import parse_response
 from engine.repository import Changes, FolderState
 
 STATUS_ITEMS = "(MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)"

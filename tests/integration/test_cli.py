@@ -211,6 +211,7 @@ NOT_FOR_A_NO_OP = (
     "engine.imap_idle",
     "keyring",
     "urwid",
+    "importlib.metadata",  # imapclient asks it for its version: engine.imap_library
 )
 IMPORTED = """\
 import runpy, sys
