@@ -36,7 +36,7 @@ from blinken.config_values import (
     show,
 )
 from blinken.folder_rules import PythonEnv
-from engine.frozen import Frozen
+from engine.frozen import Frozen, record
 from engine.settings import AccountSettings, ImapSettings, RepositorySettings, SyncOptions
 
 __all__ = [
@@ -67,7 +67,7 @@ _DEFAULT_GUARD: int | None = 50  # percent of a folder
 _HOLDS_PASSWORD = re.compile(r"^\s*(remotepass|oauth2_access_token)\s*[=:]", re.MULTILINE)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class General(Frozen):
     """The ``[general]`` section."""
 
@@ -81,7 +81,7 @@ class General(Frozen):
     dry_run: bool = False
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Account(Frozen):
     """One ``[Account NAME]``: the engine's settings plus what the app layer runs."""
 

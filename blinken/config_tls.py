@@ -14,11 +14,10 @@ from __future__ import annotations
 import os
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
 from ssl import TLSVersion
 
 from blinken.config_values import BadValue, SectionReader, parse_fingerprints, show
-from engine.frozen import Frozen
+from engine.frozen import Frozen, record
 from engine.imap_connect import is_loopback
 from engine.imap_tls import version_name
 
@@ -48,7 +47,7 @@ _LEVELS = {
 Warn = Callable[[str], None]
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class TlsOptions(Frozen):
     ssl: bool
     starttls: bool

@@ -18,7 +18,7 @@ from datetime import date
 from typing import TypeVar
 
 from engine.errors import AccountError
-from engine.frozen import Frozen
+from engine.frozen import Frozen, record
 
 T = TypeVar("T")
 
@@ -185,7 +185,7 @@ def parse_guard(text: str) -> int | None:
     return parse_int(value, 1, 100)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Override(Frozen):
     """One ``-k [section:]option=value`` from the command line."""
 

@@ -12,12 +12,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from engine.frozen import Frozen
+from engine.frozen import Frozen, record
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Wakeup(Frozen):
     """What the next sync should cover: None folders means the whole account."""
 

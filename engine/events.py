@@ -13,9 +13,9 @@ import enum
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 
-from engine.frozen import Frozen
+from engine.frozen import Frozen, record
 
 
 class ThreadState(enum.Enum):
@@ -58,14 +58,14 @@ def _now() -> float:
     return time.time()
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Event(Frozen):
     """Base of all events; ``ts`` is wall-clock seconds."""
 
     ts: float = field(default_factory=_now, kw_only=True)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class ThreadStateChanged(Event):
     thread: str
     state: ThreadState
@@ -74,7 +74,7 @@ class ThreadStateChanged(Event):
     dry_run: bool = False
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Log(Event):
     level: Level
     message: str
@@ -83,13 +83,13 @@ class Log(Event):
     thread: str | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class AccountStarted(Event):
     account: str
     folders_total: int = 0
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class FolderStarted(Event):
     account: str
     folder: str
@@ -98,7 +98,7 @@ class FolderStarted(Event):
     thread: str | None = None  # the worker that syncs it (its LED)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Progress(Event):
     """Cumulative transfer counters for one folder (not deltas: safe to coalesce)."""
 
@@ -110,7 +110,7 @@ class Progress(Event):
     bytes_total: int
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class SyncCounts(Frozen):
     """What one folder or account sync changed, per direction."""
 
@@ -150,7 +150,7 @@ def _fields(c: SyncCounts) -> tuple[int, ...]:
     )
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class FolderFinished(Event):
     account: str
     folder: str
@@ -160,7 +160,7 @@ class FolderFinished(Event):
     thread: str | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class AccountFinished(Event):
     account: str
     counts: SyncCounts
@@ -170,7 +170,7 @@ class AccountFinished(Event):
     aborted: bool = False  # stopped by the user (abort, quit, a signal) before the end
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Error(Event):
     """A scoped failure, already worded for a human in one line."""
 
@@ -180,7 +180,7 @@ class Error(Event):
     folder: str | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class PlannedAction(Event):
     """One action a ``--dry-run`` would have carried out."""
 
@@ -189,7 +189,7 @@ class PlannedAction(Event):
     description: str
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Countdown(Event):
     """Seconds until an account's next sync; emitted about once a second."""
 
@@ -214,7 +214,7 @@ class ReplySlot:
         return self._value
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class PasswordRequest(Event):
     """The engine needs a secret; a frontend that can ask answers ``reply``."""
 
@@ -225,7 +225,7 @@ class PasswordRequest(Event):
     secret: bool = True  # False: a yes/no question (keep it in the keyring?), shown unmasked
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class RunFinished(Event):
     """The whole run is over; ``exit_code`` is what the process will return."""
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from engine.frozen import Frozen
+from engine.frozen import Frozen, record
 from engine.settings import FolderRules
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class FolderPair(Frozen):
     local: str
     remote: str
@@ -32,7 +32,7 @@ class FolderMatch:
     warnings: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class SideView(Frozen):
     """One repository's folders as the matcher needs them."""
 

@@ -1,26 +1,44 @@
-"""One shared ``__eq__``, ``__hash__`` and ``__repr__`` for frozen dataclasses.
+"""Frozen records that cost almost nothing to declare: :func:`record` and :class:`Frozen`.
 
-A ``@dataclass(frozen=True)`` writes those three methods as source text for
-each class and compiles them when the module is imported: about 0.3 ms a
-class, and a run imports dozens of them before it does anything (a tenth of
-a no-op sync's wall time went to making classes).  A class declared
-``@dataclass(frozen=True, eq=False, repr=False)`` on top of :class:`Frozen`
-gets the same behaviour from here instead: equal to an instance of the very
-same class with equal compared fields, hashed on those fields, shown as
-``Name(field=value, ...)``, all honouring ``field(compare=False, repr=False)``.
-It is still a dataclass: ``fields``, ``replace`` and ``asdict`` work as before.
+A ``@dataclass(frozen=True)`` writes ``__init__``, ``__setattr__``,
+``__delattr__``, ``__eq__``, ``__hash__`` and ``__repr__`` as source text for
+each class and compiles them when the module is imported: about 0.4 ms a
+class on a slow machine, and a no-op sync imports some fifty classes before
+it does anything, most of which it never instantiates (errors, prompts,
+settings it does not use).  A class declared ``@record`` on top of
+:class:`Frozen` compiles nothing at import:
+
+* equality, hashing and ``repr`` are shared methods of :class:`Frozen`:
+  equal to an instance of the very same class with equal compared fields,
+  hashed on those fields, shown as ``Name(field=value, ...)``, all honouring
+  ``field(compare=False, repr=False, hash=...)``;
+* assigning or deleting an attribute raises ``FrozenInstanceError``;
+* ``__init__`` is the one ``dataclasses`` would write, compiled when the
+  class is first instantiated and then installed on it.
+
+It is still a dataclass to the standard library and to mypy: ``fields``,
+``replace`` and ``asdict`` work as before.
 """
 
 from __future__ import annotations
 
-from dataclasses import Field, fields
-from typing import Any
+from collections.abc import Callable
+from dataclasses import MISSING, Field, FrozenInstanceError, dataclass, field, fields
+from typing import Any, TypeVar, dataclass_transform, overload
+
+_C = TypeVar("_C", bound=type)
 
 
 class Frozen:
     """Base of frozen dataclasses that share these methods instead of generating them."""
 
     __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -67,3 +85,65 @@ def _shown(cls: type) -> tuple[str, ...]:
 
 def _is_compared(f: Field[Any]) -> bool:
     return bool(f.compare)
+
+
+@overload
+@dataclass_transform(frozen_default=True, eq_default=False, field_specifiers=(field, Field))
+def record(cls: _C, /) -> _C: ...
+
+
+@overload
+def record(*, slots: bool = False) -> Callable[[_C], _C]: ...
+
+
+def record(cls: Any = None, /, *, slots: bool = False) -> Any:
+    """``@record`` or ``@record(slots=True)`` on a subclass of :class:`Frozen`."""
+
+    def wrap(cls: type) -> type:
+        if not issubclass(cls, Frozen):
+            raise TypeError(f"@record needs {cls.__qualname__} to derive from Frozen")
+        made: type = dataclass(init=False, repr=False, eq=False, slots=slots)(cls)
+        setattr(made, "__init__", _first_init)  # noqa: B010  (mypy forbids the plain form)
+        return made
+
+    return wrap if cls is None else wrap(cls)
+
+
+def _first_init(self: Frozen, *args: Any, **kwargs: Any) -> None:
+    """Compile the class's real ``__init__``, put it in place of this one, and run it."""
+    cls = type(self)
+    init = _compiled_init(cls)
+    setattr(cls, "__init__", init)  # noqa: B010
+    init(self, *args, **kwargs)
+
+
+def _compiled_init(cls: type) -> Callable[..., None]:
+    """The ``__init__`` that ``@dataclass(frozen=True)`` writes for the same fields.
+
+    It comes from a throwaway dataclass with copies of the class's fields, so
+    defaults, factories, ``init=False`` and keyword-only fields behave exactly
+    as the standard library makes them; being frozen, it sets attributes with
+    ``object.__setattr__`` and so works on the real class too.
+    """
+    namespace: dict[str, Any] = {"__module__": cls.__module__, "__annotations__": {}}
+    for f in fields(cls):
+        namespace["__annotations__"][f.name] = f.type
+        namespace[f.name] = _copy(f)
+    if hasattr(cls, "__post_init__"):
+        namespace["__post_init__"] = cls.__post_init__
+    slots = "__slots__" in cls.__dict__  # then defaults of init=False fields are set by __init__
+    shadow: type = dataclass(frozen=True, eq=False, repr=False, slots=slots)(
+        type(cls.__name__, (), namespace)
+    )
+    init: Callable[..., None] = shadow.__dict__["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    return init
+
+
+def _copy(f: Field[Any]) -> Any:
+    kw: dict[str, Any] = {"init": f.init, "kw_only": f.kw_only}
+    if f.default is not MISSING:
+        kw["default"] = f.default
+    if f.default_factory is not MISSING:
+        kw["default_factory"] = f.default_factory
+    return field(**kw)

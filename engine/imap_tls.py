@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import ssl
 import warnings
-from dataclasses import dataclass
 
 from engine.errors import ConnectionFailed
-from engine.frozen import Frozen
+from engine.frozen import Frozen, record
 from engine.settings import ImapSettings
 
 _DIGEST_BY_LENGTH = {64: "sha256", 40: "sha1"}
@@ -53,7 +52,7 @@ _VERSION_NAMES = {
 }
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Seen(Frozen):
     """What an unchecked second handshake showed: the certificate, the TLS version."""
 
@@ -61,7 +60,7 @@ class Seen(Frozen):
     version: str | None = None  # as ssl.SSLSocket.version() says it: "TLSv1.1"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Pin(Frozen):
     """A certificate fingerprint the user trusts, in lower-case hex."""
 

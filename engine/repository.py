@@ -20,12 +20,11 @@ Conventions shared by all implementations:
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 from engine.content import Body
 from engine.errors import MessageError
-from engine.frozen import Frozen
+from engine.frozen import Frozen, record
 
 MsgId = str
 Flags = frozenset[str]
@@ -57,7 +56,7 @@ class Changes(NamedTuple):
         return [*(m.id for m in self.changed), *self.gone]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Message(Frozen):
     """A message in flight between two stores."""
 
@@ -67,13 +66,13 @@ class Message(Frozen):
     uid: int | None = None  # the source UID; a Maildir writes it as ``,U=`` in the name
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class FetchedMessage(Frozen):
     id: MsgId
     message: Message
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class FolderState(Frozen):
     """Cheap numbers that say whether a folder changed (STATUS-like)."""
 

@@ -8,10 +8,10 @@ would expect.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from ssl import TLSVersion  # not `import ssl`: ImapSettings has a field named ssl
 
-from engine.frozen import Frozen
+from engine.frozen import Frozen, record
 
 PasswordSource = Callable[[], str]
 
@@ -24,7 +24,7 @@ def _same(name: str) -> str:
     return name
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class FolderRules(Frozen):
     """Which folders of a repository to sync and what they are called elsewhere.
 
@@ -39,7 +39,7 @@ class FolderRules(Frozen):
     includes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class MaildirSettings(Frozen):
     name: str
     root: str
@@ -52,7 +52,7 @@ class MaildirSettings(Frozen):
     rules: FolderRules = field(default_factory=FolderRules)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class ImapSettings(Frozen):
     name: str
     host: str
@@ -83,7 +83,7 @@ class ImapSettings(Frozen):
 RepositorySettings = MaildirSettings | ImapSettings
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class SyncOptions(Frozen):
     """How one account syncs; the knobs OfflineIMAP and mbsync users know."""
 
@@ -101,7 +101,7 @@ class SyncOptions(Frozen):
     listing_window: int = 1000  # a first sync lists and copies a larger folder this many at a time
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class AccountSettings(Frozen):
     name: str
     local: RepositorySettings

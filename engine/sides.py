@@ -9,9 +9,8 @@ a no-op run does not pay for importing it.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
-from engine.frozen import Frozen
+from engine.frozen import Frozen, record
 
 
 class Side(enum.Enum):
@@ -23,7 +22,7 @@ class Side(enum.Enum):
         return Side.REMOTE if self is Side.LOCAL else Side.LOCAL
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Policy(Frozen):
     """What each side may have done to it."""
 

@@ -18,11 +18,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from engine.errors import AccountError
-from engine.frozen import Frozen
+from engine.frozen import Frozen, record
 from engine.repository import Flags, MsgId
 
 SCHEMA_VERSION = 3
@@ -94,7 +93,7 @@ class Pair(NamedTuple):
     remote_flags: Flags
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Pending(Frozen):
     """A copy that was started but not yet recorded as a pair."""
 
@@ -107,7 +106,7 @@ class Pending(Frozen):
     flags: Flags
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class FolderRecord(Frozen):
     id: int
     local_name: str
@@ -134,7 +133,7 @@ class FolderRecord(Frozen):
         return self.local_validity if side == LOCAL else self.remote_validity
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class SideState(Frozen):
     """What one side of a folder looked like when a sync began (see ``finish_folder``)."""
 

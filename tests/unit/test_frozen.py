@@ -1,4 +1,4 @@
-"""engine.frozen's shared methods must behave exactly like the ones dataclasses generates."""
+"""engine.frozen's records must behave exactly like the frozen dataclasses they replace."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import FrozenInstanceError, asdict, dataclass, field, fields, r
 
 import pytest
 
-from engine.frozen import Frozen
+from engine.frozen import Frozen, record
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class Generated:
     seen: float = field(default=0.0, hash=False)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Shared(Frozen):
     name: str
     count: int = 0
@@ -25,7 +25,7 @@ class Shared(Frozen):
     seen: float = field(default=0.0, hash=False)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class SharedChild(Shared):
     extra: str = "x"
 
@@ -69,3 +69,76 @@ def test_still_a_frozen_dataclass() -> None:
     assert [f.name for f in fields(shared)] == ["name", "count", "hidden", "seen"]
     assert asdict(shared) == {"name": "a", "count": 1, "hidden": [], "seen": 0.0}
     assert {shared, Shared("a", 1)} == {shared}
+
+
+@dataclass(frozen=True)
+class GeneratedInit:
+    name: str
+    count: int = 0
+    items: list[int] = field(default_factory=list)
+    late: str = field(default="late", init=False)
+    when: float = field(default=0.0, kw_only=True)
+
+
+def declare(slots: bool = False) -> type:
+    @record(slots=slots)
+    class Made(Frozen):
+        name: str
+        count: int = 0
+        items: list[int] = field(default_factory=list)
+        late: str = field(default="late", init=False)
+        when: float = field(default=0.0, kw_only=True)
+
+    return Made
+
+
+@pytest.mark.parametrize("slots", [False, True])
+def test_a_record_compiles_nothing_until_its_first_instance(slots: bool) -> None:
+    made = declare(slots)
+    first = made.__dict__["__init__"]
+    assert first is declare().__dict__["__init__"]  # one shared stand-in, nothing compiled
+    assert "__setattr__" not in made.__dict__ and "__eq__" not in made.__dict__
+    made("a")
+    assert made.__dict__["__init__"] is not first
+    assert made.__init__.__qualname__.endswith("Made.__init__")
+
+
+@pytest.mark.parametrize("slots", [False, True])
+def test_a_record_is_built_like_the_dataclass_it_replaces(slots: bool) -> None:
+    made = declare(slots)
+    for args, kwargs in [(("a",), {}), (("a", 2, [1]), {"when": 1.5}), ((), {"name": "b"})]:
+        ours, theirs = made(*args, **kwargs), GeneratedInit(*args, **kwargs)
+        assert repr(ours) == repr(theirs).replace("GeneratedInit(", made.__qualname__ + "(")
+    assert made("a").items is not made("a").items
+    for bad_args, bad_kwargs in [((), {}), (("a", 1, [], 2.0), {}), (("a",), {"late": "x"})]:
+        with pytest.raises(TypeError):
+            made(*bad_args, **bad_kwargs)
+        with pytest.raises(TypeError):
+            GeneratedInit(*bad_args, **bad_kwargs)
+    assert hasattr(made("a"), "__dict__") is not slots
+
+
+@pytest.mark.parametrize("slots", [False, True])
+def test_a_record_cannot_be_changed(slots: bool) -> None:
+    made = declare(slots)("a")
+    with pytest.raises(FrozenInstanceError):
+        made.count = 1
+    with pytest.raises(FrozenInstanceError):
+        del made.name
+    with pytest.raises(FrozenInstanceError):
+        made.other = 1
+
+
+def test_each_class_of_a_hierarchy_gets_its_own_init() -> None:
+    assert Shared("a").name == "a"  # the parent's init is compiled first
+    child = SharedChild("a", 1, extra="y")
+    assert (child.count, child.extra) == (1, "y")
+    assert Shared.__dict__["__init__"] is not SharedChild.__dict__["__init__"]
+
+
+def test_only_frozen_classes_can_be_records() -> None:
+    with pytest.raises(TypeError, match="derive from Frozen"):
+
+        @record
+        class Plain:
+            name: str
