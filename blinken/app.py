@@ -15,7 +15,8 @@ from typing import Any, TextIO
 
 from blinken.bus import EventBus
 from blinken.config import Account, Config
-from blinken.runner import EXIT_STOPPED, EXIT_USAGE, Runner, RunOptions
+from blinken.run_options import EXIT_STOPPED, EXIT_USAGE, RunOptions
+from blinken.runner import Runner
 from engine.events import Emit, Event, Level, Log
 from ui.select import create_frontend, default_ui_name, normalize_ui_name
 

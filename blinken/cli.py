@@ -24,7 +24,10 @@ from blinken.config import (
     load_config,
     select_accounts,
 )
-from blinken.runner import EXIT_STOPPED, EXIT_USAGE, RunOptions
+from blinken.config_repos import FilePassword, FixedPassword
+from blinken.run_options import EXIT_STOPPED, EXIT_USAGE, RunOptions
+from engine import imap_early
+from engine.imap_connect import open_early
 from engine.settings import ImapSettings
 
 DEBUG_TYPES = ("imap", "maildir", "thread", "all")
@@ -124,9 +127,15 @@ def _main(argv: Sequence[str] | None) -> int:
         from blinken.maintenance import store_password
 
         return store_password(accounts)
+    options = _run_options(ns, config, accounts)
+    if "imap" not in debug:  # the protocol trace wants to show the greeting
+        _open_early(accounts[: options.maxsyncaccounts])
     from blinken.app import run_app
 
-    return run_app(config, accounts, _run_options(ns, config, accounts), ns.ui, debug, ns.logfile)
+    try:
+        return run_app(config, accounts, options, ns.ui, debug, ns.logfile)
+    finally:
+        imap_early.discard()  # the ones no sync took (a bad -u, a run stopped early)
 
 
 def _load(ns: argparse.Namespace) -> tuple[Config, list[Account]]:
@@ -158,6 +167,21 @@ def _apply(ns: argparse.Namespace, account: Account) -> Account:
         local = replace(local, maxconnections=1) if isinstance(local, ImapSettings) else local
         remote = replace(remote, maxconnections=1) if isinstance(remote, ImapSettings) else remote
     return replace(account, settings=replace(s, local=local, remote=remote, options=options))
+
+
+def _open_early(accounts: list[Account]) -> None:
+    """Connect to the servers of the accounts that sync first while the rest of
+    blinken loads (engine.imap_early); they log in once their sync starts."""
+    for account in accounts:
+        for repo in (account.settings.local, account.settings.remote):
+            if isinstance(repo, ImapSettings):
+                open_early(repo, log_in=_asks_nobody(repo))
+
+
+def _asks_nobody(repo: ImapSettings) -> bool:
+    """A password in the config or in a file: logging in early runs nobody's code."""
+    fixed = isinstance(repo.password, FixedPassword | FilePassword)
+    return fixed and repo.oauth2_token is None
 
 
 def _run_options(ns: argparse.Namespace, config: Config, accounts: list[Account]) -> RunOptions:

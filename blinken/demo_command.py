@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from blinken.dovecot import DovecotError
-from blinken.runner import EXIT_ERRORS
+from blinken.run_options import EXIT_ERRORS
 
 
 def _parser() -> argparse.ArgumentParser:

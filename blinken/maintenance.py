@@ -7,7 +7,7 @@ import sys
 
 from blinken.config import Account
 from blinken.credentials import KEYRING_SERVICE, keyring_failure, keyring_user, store_in_keyring
-from blinken.runner import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
+from blinken.run_options import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
 from engine.errors import SyncError
 from engine.settings import ImapSettings
 from engine.status import StatusDB

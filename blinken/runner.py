@@ -12,14 +12,22 @@ from __future__ import annotations
 import threading
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from blinken.config import Account
 from blinken.credentials import with_password
 from blinken.hooks import counts_env, run_hook
 from blinken.lock import AccountLock
+from blinken.run_options import (
+    EXIT_ERRORS,
+    EXIT_OK,
+    EXIT_STOPPED,
+    EXIT_UIDVALIDITY,
+    RunOptions,
+)
 from blinken.schedule import AccountClock, Wakeup
+from engine import imap_early
 from engine.account_sync import AccountResult, sync_account
 from engine.errors import AccountError
 from engine.events import (
@@ -38,20 +46,7 @@ from engine.settings import AccountSettings, ImapSettings, RepositorySettings
 if TYPE_CHECKING:
     from blinken.watch import Watchers
 
-# OfflineIMAP's: 0 all synced, 1 errors, 2 a folder skipped for UIDVALIDITY; ours: 3 stopped.
-EXIT_OK, EXIT_ERRORS, EXIT_UIDVALIDITY, EXIT_STOPPED = 0, 1, 2, 3
-EXIT_USAGE = EXIT_ERRORS  # a bad option or config value is an error like any other
-
 SyncFn = Callable[[AccountSettings, Emit, threading.Event, Trace | None], AccountResult]
-
-
-@dataclass
-class RunOptions:
-    once: bool = True
-    maxsyncaccounts: int = 1
-    can_prompt: bool = False
-    trace: Trace | None = None
-    on_done: Callable[[], None] | None = None  # wakes the frontend once finished() is true
 
 
 class Runner:
@@ -192,6 +187,7 @@ class Runner:
             if not account.settings.options.dry_run:  # a dry run writes nothing, not even a lock
                 lock.acquire()
         except AccountError as e:
+            imap_early.discard(imap_names(account.settings))
             self._record(AccountResult(account.name, error=str(e)))
             self._emit(Error(Scope.ACCOUNT, str(e), account.name))
             return
@@ -204,6 +200,7 @@ class Runner:
                 run_hook("newmailhook", account.newmailhook, account.name, report, env)
         finally:
             lock.release()
+            imap_early.discard(imap_names(account.settings))  # opened early, never used
 
     def _guarded_sync(self, account: Account, report: Reporter) -> AccountResult:
         settings = self._filled_settings(account.settings)
@@ -248,6 +245,11 @@ class Runner:
 
         seconds = minutes * 60 if minutes is not None else None
         return self._clocks[account.name].wait(seconds, self._quitting, tick)
+
+
+def imap_names(settings: AccountSettings) -> list[str]:
+    """The account's IMAP repositories: the names their connections go by."""
+    return [r.name for r in (settings.local, settings.remote) if isinstance(r, ImapSettings)]
 
 
 def _default_sync(

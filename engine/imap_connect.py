@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Any
 
-from engine import imap_auth, imap_compress, imap_tls
+from engine import imap_auth, imap_compress, imap_early, imap_tls
 from engine.errors import AccountError, ConnectionFailed
 from engine.imap_library import imap4, imapclient, tls
 from engine.imap_trace import ProtocolTracer, Trace
@@ -207,9 +207,56 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+Opened = tuple[Client, tuple[imap_tls.Pin, ...], "ssl.SSLContext | None"]
+
+
 def connect(settings: ImapSettings, trace: Trace | None = None) -> Client:
     """A logged-in client, or a typed AccountError saying why not."""
     tracer = ProtocolTracer(trace) if trace is not None else None
+    opening = imap_early.take(settings.name, _endpoint(settings)) if tracer is None else None
+    if opening is None:
+        return _logged_in(settings, *_opened(settings, tracer))
+    early: Client | Opened = opening.result()
+    return early if isinstance(early, Client) else _logged_in(settings, *early)
+
+
+def open_early(settings: ImapSettings, log_in: bool) -> None:
+    """Start connecting now, and logging in if ``log_in`` (a password that asks
+    nobody anything), for the first :func:`connect` to these settings to take
+    (:mod:`engine.imap_early`).  Not through a tunnel, whose command may ask."""
+    if settings.tunnel:
+        return
+
+    def open_() -> Client | Opened:
+        opened = _opened(settings, None)
+        return _logged_in(settings, *opened) if log_in else opened
+
+    def close(early: Client | Opened) -> None:
+        (early if isinstance(early, Client) else early[0]).quiet_logout()
+
+    imap_early.start(settings.name, _endpoint(settings), open_, close)
+
+
+def _endpoint(settings: ImapSettings) -> tuple[object, ...]:
+    """What an opened connection depends on: everything but the login."""
+    s = settings
+    return (
+        s.host,
+        s.port,
+        s.ssl,
+        s.starttls,
+        s.cafile,
+        s.cert_fingerprints,
+        s.verify,
+        s.tls_min_version,
+        s.allow_plaintext_login,
+        s.timeout,
+        s.tunnel,
+    )
+
+
+def _opened(settings: ImapSettings, tracer: ProtocolTracer | None) -> Opened:
+    """Connected, and with IMAPS through the TLS handshake; not yet logged in."""
     port = port_of(settings)
     tunnel = bool(settings.tunnel)
     tls_wanted = (settings.ssl or settings.starttls) and not tunnel
@@ -221,11 +268,21 @@ def connect(settings: ImapSettings, trace: Trace | None = None) -> Client:
         )
     pins = imap_tls.parse_pins(settings) if tls_wanted else ()
     context = imap_tls.make_context(settings, pins) if tls_wanted else None
-    client = _open(settings, port, context, tracer)
+    return _open(settings, port, context, tracer), pins, context
+
+
+def _logged_in(
+    settings: ImapSettings,
+    client: Client,
+    pins: tuple[imap_tls.Pin, ...],
+    context: ssl.SSLContext | None,
+) -> Client:
+    """Pins checked or STARTTLS done, logged in, CONDSTORE/QRESYNC enabled."""
+    port = port_of(settings)
     try:
-        if tls_wanted and settings.ssl:
+        if context is not None and settings.ssl:
             imap_tls.check_pins(settings, port, pins, client.peer_certificate())
-        elif tls_wanted and context is not None:
+        elif context is not None:
             _starttls(client, settings, port, context, pins)
         if client._imap.state != "AUTH":  # AUTH already: the server said PREAUTH
             _login(client, settings)

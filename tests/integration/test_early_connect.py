@@ -1,0 +1,141 @@
+"""Connecting while blinken still loads (engine.imap_early), against a real Dovecot."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from engine import imap_connect, imap_early
+from engine.errors import AuthenticationError, ConnectionFailed
+from engine.imap import ImapRepository
+from tests.fixtures.dovecot import DovecotUser
+from tests.integration.test_cli import ROOT, message, write_config
+
+pytestmark = pytest.mark.dovecot
+
+
+@pytest.fixture(autouse=True)
+def no_leftovers() -> object:
+    yield
+    imap_early.discard()
+
+
+def waited(name: str) -> None:
+    """Until the opening for ``name`` has finished, whatever its outcome."""
+    imap_early._OPENINGS[name]._done.wait(15)
+
+
+def test_the_first_connect_takes_the_early_login(
+    dovecot: DovecotUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = dovecot.settings()
+    imap_connect.open_early(settings, log_in=True)
+    waited(settings.name)
+    fresh: list[str] = []
+    real = imap_connect._opened
+    monkeypatch.setattr(imap_connect, "_opened", lambda *a: fresh.append("x") or real(*a))
+    assert "INBOX" in ImapRepository(settings).list_folders()
+    assert fresh == []
+    assert "INBOX" in ImapRepository(settings).list_folders()  # the second opens its own
+    assert fresh == ["x"]
+
+
+def test_without_log_in_only_the_connection_is_early(dovecot: DovecotUser) -> None:
+    asked: list[str] = []
+
+    def password() -> str:
+        asked.append(threading.current_thread().name)
+        return dovecot.password
+
+    settings = dovecot.settings(password=password)
+    imap_connect.open_early(settings, log_in=False)
+    waited(settings.name)
+    assert asked == []
+    ImapRepository(settings).list_folders()
+    assert asked == [threading.current_thread().name]
+
+
+def test_other_settings_do_not_take_it(dovecot: DovecotUser) -> None:
+    settings = dovecot.settings()
+    imap_connect.open_early(settings, log_in=True)
+    waited(settings.name)
+    other = replace(settings, port=dovecot.port + 1)  # nothing listens there
+    with pytest.raises(ConnectionFailed, match=f"cannot connect to 127.0.0.1:{dovecot.port + 1}"):
+        imap_connect.connect(other)
+    assert settings.name not in imap_early._OPENINGS
+
+
+def test_an_early_failure_is_the_usual_error_once(dovecot: DovecotUser) -> None:
+    asked: list[int] = []
+
+    def wrong() -> str:
+        asked.append(1)
+        return "not-the-password"
+
+    settings = dovecot.settings(password=wrong)
+    imap_connect.open_early(settings, log_in=True)
+    with pytest.raises(AuthenticationError) as caught:
+        ImapRepository(settings).list_folders()
+    assert dovecot.user in str(caught.value) and "not-the-password" not in str(caught.value)
+    assert asked == [1]
+
+
+WHO_OPENED = """\
+import runpy, sys, threading
+from engine import imap_connect
+seen = []
+for name in ("_opened", "_logged_in"):
+    real = getattr(imap_connect, name)
+    def spy(*a, _real=real, _name=name):
+        seen.append(_name + "@" + threading.current_thread().name)
+        return _real(*a)
+    setattr(imap_connect, name, spy)
+sys.argv = ["blinken", *sys.argv[1:]]
+try:
+    runpy.run_module("blinken", run_name="__main__", alter_sys=True)
+finally:
+    print("seen:", " ".join(seen), file=sys.stderr)
+"""
+
+
+def who_opened(config: Path, *args: str) -> list[str]:
+    env = dict(os.environ, XDG_CONFIG_HOME="/nonexistent", HOME="/nonexistent")
+    done = subprocess.run(
+        [sys.executable, "-c", WHO_OPENED, "-c", str(config), "-o", "-u", "quiet", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return [x for x in done.stderr.splitlines() if x.startswith("seen:")][-1].split()[1:]
+
+
+def test_a_run_logs_in_while_it_loads_unless_it_traces(
+    tmp_path: Path, dovecot: DovecotUser
+) -> None:
+    """With the password in the config, the whole login happens on the opening thread;
+    ``-d imap`` wants the greeting in its trace, so it connects the usual way."""
+    dovecot.client().append("INBOX", message("INBOX", 1))
+    config = write_config(tmp_path, dovecot)
+    assert who_opened(config) == ["_opened@opening", "_logged_in@opening"]
+    assert who_opened(config, "-d", "imap") == ["_opened@Work", "_logged_in@Work"]
+    assert (tmp_path / "Mail" / "INBOX" / "cur").exists()
+
+
+def test_a_password_from_code_is_asked_for_by_the_sync(
+    tmp_path: Path, dovecot: DovecotUser
+) -> None:
+    config = write_config(tmp_path, dovecot)
+    text = config.read_text().replace(
+        f"remotepass = {dovecot.password}", f"remotepasseval = {dovecot.password!r}"
+    )
+    config.write_text(text)
+    assert who_opened(config) == ["_opened@opening", "_logged_in@Work"]
