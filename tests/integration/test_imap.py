@@ -531,3 +531,25 @@ def test_large_bodies_go_up_with_crlf_line_ends(literal_plus: bool) -> None:
         account.close_all()
     finally:
         server.stop()
+
+
+def test_logout_does_not_wait_for_the_goodbye(dovecot: DovecotUser) -> None:
+    """Everything before LOGOUT has been answered: its BYE would only cost a round trip."""
+    lines: list[str] = []
+    repo = ImapRepository(dovecot.settings(), trace=lines.append)
+    repo.list_folders()
+    repo.close()
+    logout = [i for i, line in enumerate(lines) if line.endswith(" LOGOUT")]
+    assert len(logout) == 1, lines
+    assert lines[logout[0] + 1 :] == []
+    assert not any("BYE" in line for line in lines)
+
+
+def test_the_greetings_capabilities_are_not_asked_for_again(dovecot: DovecotUser) -> None:
+    lines: list[str] = []
+    repo = ImapRepository(dovecot.settings(), trace=lines.append)
+    assert repo.has_capability("IDLE")
+    repo.close()
+    assert lines[0].startswith("S: * OK [CAPABILITY ")
+    sent = [line.split()[2] for line in lines if line.startswith("C: ")]
+    assert sent[:2] == ["AUTHENTICATE", "ENABLE"], lines
