@@ -19,7 +19,6 @@ import contextlib
 import imaplib
 import itertools
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO
 
@@ -112,6 +111,8 @@ def _write(file: BinaryIO, lf_piece: bytes, summary: Summary) -> None:
 def _open(directory: str | None) -> tuple[BinaryIO, str | None]:
     """A fresh spool file: named in ``directory`` (a Maildir's ``tmp/``), else anonymous."""
     if directory is None:
+        import tempfile  # only here: it costs a no-op 6 ms to import (shutil, bz2, lzma)
+
         return tempfile.TemporaryFile(), None
     for _try in range(100):
         path = os.path.join(directory, f"blinken-spool.{os.getpid()}.{next(_count)}")
