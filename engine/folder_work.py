@@ -25,7 +25,7 @@ from engine.settings import SyncOptions
 from engine.settle import NotSettled, Unsettled, kept_state, settled_state
 from engine.sides import Side
 from engine.status import FolderRecord, SideState, StatusDB, flags_text
-from engine.windowed import source_windows, window_plans
+from engine.windowed import local_listing, source_windows, window_plans
 
 if TYPE_CHECKING:
     from engine.folder_sync import Worker
@@ -279,7 +279,8 @@ def _sync_open(
         )
         if windows:
             report.state(ThreadState.SYNC_CONTROLLER)
-            expected = states[Side.REMOTE].messages or 0
+            adopting = bool(local_listing(views[Side.LOCAL]))  # most are paired, not copied
+            expected = 0 if adopting else states[Side.REMOTE].messages or 0
             counts, clean = _execute(w, report, record, folders, windows, expected)
             return counts, clean, states
         if side is Side.LOCAL and local_view is not None:
@@ -308,10 +309,11 @@ def _windows(
 ) -> Iterator[tuple[Plan, SyncCounts]] | None:
     """A first sync's plans window by window (engine.windowed), when it qualifies:
     asked once the local side is listed, before the remote side is."""
-    source = source_windows(folders, states[Side.REMOTE], views[Side.LOCAL], has_pairs, w.options)
+    source = source_windows(folders, states[Side.REMOTE], has_pairs, w.options)
     if source is None or w.status.pending(record.id):
         return None
-    return window_plans(source, folders, w.policy, w.options, report)
+    local = local_listing(views[Side.LOCAL])
+    return window_plans(source, folders, w.policy, w.options, report, local)
 
 
 def _execute(

@@ -83,11 +83,12 @@ def test_a_new_message_after_the_windows_comes_next_time(
     _check_converged(tmp_path, client, "Archive")
 
 
-def test_a_folder_with_local_messages_is_listed_whole(tmp_path: Path, dovecot: DovecotUser) -> None:
-    """Messages already on the local side could match the server's: one plan decides."""
+def test_local_messages_the_server_lacks_go_up_after_the_windows(
+    tmp_path: Path, dovecot: DovecotUser
+) -> None:
+    """A local message that names no server UID is paired with nothing: it is copied up."""
     populate(dovecot.client(), 10)
     from engine.maildir import MaildirRepository
-    from engine.repository import Message
 
     local = MaildirRepository("seed", str(tmp_path / "Mail"), sep=".")
     local.create_folder("Archive")
@@ -95,10 +96,40 @@ def test_a_folder_with_local_messages_is_listed_whole(tmp_path: Path, dovecot: D
 
     result, lines = traced(account(tmp_path, dovecot, listing_window=3))
 
-    assert result.ok and result.counts.copied_to_remote == 1
+    assert result.ok and result.counts.copied_to_remote == 1, result.counts
+    assert result.counts.copied_to_local == 10 * len(FOLDERS), result.counts
     ranges = listed_ranges(lines)
-    assert ranges.count("1:*") == 1 and "1:3" in ranges, ranges  # Archive whole, others not
+    assert "1:*" not in ranges and ranges.count("1:3") == len(FOLDERS), ranges
     _check_converged(tmp_path, dovecot.client(), "Archive")
+
+
+def test_a_maildir_whose_status_is_gone_is_adopted_window_by_window(
+    tmp_path: Path, dovecot: DovecotUser
+) -> None:
+    """As after a migration from OfflineIMAP: every file is paired with the message
+    its name's UID gives, nothing is copied twice, flags set on either side meanwhile
+    are merged, and the server is listed a window at a time."""
+    client = dovecot.client()
+    populate(client, 12)
+    settings = account(tmp_path, dovecot, listing_window=4)
+    assert run(settings)[0].ok
+    Path(settings.status_path).unlink()
+    box = tmp_path / "Mail" / "Archive" / "cur"
+    first = sorted(box.iterdir())[0]
+    first.rename(first.with_name(first.name + "F"))  # ...:2,S -> ...:2,SF (or :2,F)
+    client.select_folder("INBOX")
+    client.add_flags(sorted(client.search())[:1], [b"\\Answered"])
+
+    result, lines = traced(settings)
+
+    assert result.ok, result.error
+    assert (result.counts.copied_to_local, result.counts.copied_to_remote) == (0, 0)
+    ranges = listed_ranges(lines)
+    assert "1:*" not in ranges and ranges.count("1:4") == len(FOLDERS), ranges
+    for folder in FOLDERS:
+        _check_converged(tmp_path, client, folder)
+    again, lines = traced(settings)
+    assert again.ok and again.counts.changes == 0, again.counts
 
 
 def test_the_next_batch_is_asked_for_before_this_one_is_written(
