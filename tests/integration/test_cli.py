@@ -226,6 +226,21 @@ finally:
 """
 
 
+def run_script(script: str, config: Path, *args: str) -> str:
+    """``python -c script`` for a script that runs blinken -o -u quiet: its stderr."""
+    env = dict(os.environ, XDG_CONFIG_HOME="/nonexistent", HOME="/nonexistent")
+    done = subprocess.run(
+        [sys.executable, "-c", script, "-c", str(config), "-o", "-u", "quiet", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stderr
+
+
 def test_a_no_op_sync_imports_only_what_it_needs(tmp_path: Path, dovecot: DovecotUser) -> None:
     """Importing is most of a no-op's time: the planner, the executor, IDLE, the
     keyring and urwid are left for the runs that use them."""
@@ -233,19 +248,10 @@ def test_a_no_op_sync_imports_only_what_it_needs(tmp_path: Path, dovecot: Doveco
     client.append("INBOX", message("INBOX", 1))
     config = write_config(tmp_path, dovecot)
     blinken("-c", str(config), "-o", "-u", "quiet")
-    env = dict(os.environ, XDG_CONFIG_HOME="/nonexistent", HOME="/nonexistent")
 
-    done = subprocess.run(
-        [sys.executable, "-c", IMPORTED, "-c", str(config), "-o", "-u", "quiet"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    stderr = run_script(IMPORTED, config)
 
-    assert done.returncode == 0, done.stdout + done.stderr
-    line = [x for x in done.stderr.splitlines() if x.startswith("imported:")][-1]
+    line = [x for x in stderr.splitlines() if x.startswith("imported:")][-1]
     modules = set(line.split()[1:])
     assert "engine.account_sync" in modules  # it did run a sync
     assert not [m for m in NOT_FOR_A_NO_OP if m in modules or m + "." in " ".join(modules)]

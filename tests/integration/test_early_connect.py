@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +12,7 @@ from engine import imap_connect, imap_early
 from engine.errors import AuthenticationError, ConnectionFailed
 from engine.imap import ImapRepository
 from tests.fixtures.dovecot import DovecotUser
-from tests.integration.test_cli import ROOT, message, write_config
+from tests.integration.test_cli import message, run_script, write_config
 
 pytestmark = pytest.mark.dovecot
 
@@ -105,17 +102,8 @@ finally:
 
 
 def who_opened(config: Path, *args: str) -> list[str]:
-    env = dict(os.environ, XDG_CONFIG_HOME="/nonexistent", HOME="/nonexistent")
-    done = subprocess.run(
-        [sys.executable, "-c", WHO_OPENED, "-c", str(config), "-o", "-u", "quiet", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return [x for x in done.stderr.splitlines() if x.startswith("seen:")][-1].split()[1:]
+    stderr = run_script(WHO_OPENED, config, *args)
+    return [x for x in stderr.splitlines() if x.startswith("seen:")][-1].split()[1:]
 
 
 def test_a_run_logs_in_while_it_loads_unless_it_traces(
