@@ -192,7 +192,7 @@ def parse_config(
     defined = tuple(s[len("Account ") :] for s in ctx.parser.sections() if s.startswith("Account "))
 
     def build(name: str) -> Account:
-        return _account(ctx, general, name, today or date.today())
+        return _account(ctx, general, name, today)
 
     accounts = {}
     for name in general.accounts:
@@ -379,7 +379,7 @@ def _same_mailbox(a: ImapSettings, b: ImapSettings) -> bool:
     return where(a) == where(b)
 
 
-def _account(ctx: Context, general: General, name: str, today: date) -> Account:
+def _account(ctx: Context, general: General, name: str, today: date | None) -> Account:
     section = f"Account {name}"
     reader = ctx.reader(section)
     reader.warn_unknown(_ACCOUNT, _ACCOUNT_UNSUPPORTED, ctx.warn)
@@ -403,7 +403,8 @@ def _account(ctx: Context, general: General, name: str, today: date) -> Account:
             f"[Repository {local_name}] and [Repository {remote_name}] are the same IMAP "
             "account; syncing it with itself would copy every message onto itself",
         )
-    maxage = reader.convert("maxage", lambda text: parse_maxage(text, today), None)
+    # today only when asked for: the first date.today() reads the time zone (3 ms)
+    maxage = reader.convert("maxage", lambda text: parse_maxage(text, today or date.today()), None)
     maxsize = reader.convert("maxsize", _parse_size, None)
     guard = reader.convert("mass_delete_guard", parse_guard, _DEFAULT_GUARD)
     options = SyncOptions(

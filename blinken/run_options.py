@@ -19,6 +19,8 @@ EXIT_USAGE = EXIT_ERRORS  # a bad option or config value is an error like any ot
 
 @dataclass
 class RunOptions:
+    """How the runner runs: once or refreshing, how many accounts at a time, prompting."""
+
     once: bool = True
     maxsyncaccounts: int = 1
     can_prompt: bool = False

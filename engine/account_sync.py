@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class AccountResult:
+    """What one sync of one account did, and what stopped it if anything did."""
+
     name: str
     counts: SyncCounts = field(default_factory=SyncCounts)
     error: str | None = None

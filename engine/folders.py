@@ -27,6 +27,8 @@ class FolderPair(Frozen):
 
 @dataclass
 class FolderMatch:
+    """The folder pairs to sync, and what the matching had to say about the rest."""
+
     pairs: list[FolderPair] = field(default_factory=list)
     vanished: list[tuple[str, str, str]] = field(default_factory=list)  # local, remote, side gone
     warnings: list[str] = field(default_factory=list)

@@ -102,6 +102,8 @@ def record(cls: Any = None, /, *, slots: bool = False) -> Any:
     def wrap(cls: type) -> type:
         if not issubclass(cls, Frozen):
             raise TypeError(f"@record needs {cls.__qualname__} to derive from Frozen")
+        if not cls.__doc__:  # else dataclass writes one from inspect.signature: 1 ms a class
+            cls.__doc__ = f"{cls.__name__}({', '.join(cls.__annotations__)})"
         made: type = dataclass(init=False, repr=False, eq=False, slots=slots)(cls)
         setattr(made, "__init__", _first_init)  # noqa: B010  (mypy forbids the plain form)
         return made

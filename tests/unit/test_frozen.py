@@ -98,6 +98,7 @@ def test_a_record_compiles_nothing_until_its_first_instance(slots: bool) -> None
     first = made.__dict__["__init__"]
     assert first is declare().__dict__["__init__"]  # one shared stand-in, nothing compiled
     assert "__setattr__" not in made.__dict__ and "__eq__" not in made.__dict__
+    assert made.__doc__ == "Made(name, count, items, late, when)"  # not from inspect.signature
     made("a")
     assert made.__dict__["__init__"] is not first
     assert made.__init__.__qualname__.endswith("Made.__init__")
