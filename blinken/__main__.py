@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from blinken.cli import command
+from blinken.start import command
 
 sys.exit(command())

@@ -17,6 +17,7 @@ from blinken.bus import EventBus
 from blinken.config import Account, Config
 from blinken.run_options import EXIT_STOPPED, EXIT_USAGE, RunOptions
 from blinken.runner import Runner
+from blinken.start import collect_from_now
 from engine.events import Emit, Event, Level, Log
 from ui.select import create_frontend, default_ui_name, normalize_ui_name
 
@@ -54,6 +55,7 @@ def run_app(
     try:
         runner.start()  # first: connecting overlaps with loading the frontend (urwid)
         frontend = create_frontend(ui_name, debug=bool(debug))
+        collect_from_now()  # start-up is over (blinken.start)
         frontend.run(bus, runner)
         if runner.wait(timeout=2.0 if runner.hurried else None):
             return runner.exit_code

@@ -127,3 +127,34 @@ def test_a_password_from_code_is_asked_for_by_the_sync(
     )
     config.write_text(text)
     assert who_opened(config) == ["_opened@opening", "_logged_in@Work"]
+
+
+COLLECTIONS = """\
+import gc, sys
+runs = []
+gc.callbacks.append(lambda phase, info: phase == "stop" and runs.append(info["generation"]))
+def spy(name):
+    real = getattr(gc, name)
+    def call():
+        runs.append(name)
+        real()
+    setattr(gc, name, call)
+spy("disable")
+spy("enable")
+sys.argv = ["blinken", *sys.argv[1:]]
+from blinken.start import command
+try:
+    command()
+finally:
+    print("gc:", *runs, gc.isenabled(), file=sys.stderr)
+"""
+
+
+def test_start_up_runs_no_garbage_collection(tmp_path: Path, dovecot: DovecotUser) -> None:
+    """Importing makes objects, not garbage (blinken.start): the collector is off
+    until the run is up, and on again after."""
+    config = write_config(tmp_path, dovecot)
+    stderr = run_script(COLLECTIONS, config)
+    runs = [x for x in stderr.splitlines() if x.startswith("gc:")][-1].split()[1:]
+    start_up = runs[runs.index("disable") : runs.index("enable")]
+    assert start_up == ["disable"] and runs[-1] == "True", runs
