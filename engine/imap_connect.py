@@ -272,9 +272,12 @@ def open_early(settings: ImapSettings, log_in: bool) -> None:
 
 
 def _endpoint(settings: ImapSettings) -> tuple[object, ...]:
-    """What an opened connection depends on: everything but the login."""
+    """What an opened (and maybe logged-in) connection depends on: all but the secret."""
     s = settings
     return (
+        s.user,
+        s.auth_mechanisms,
+        s.compress,
         s.host,
         s.port,
         s.ssl,
