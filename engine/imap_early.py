@@ -12,7 +12,9 @@ An opening is keyed by repository name and remembers its endpoint (host,
 port, TLS settings): a ``connect`` for other settings does not take it.  A
 failure is kept and raised by the ``connect`` that takes it, as it would
 have raised it itself.  An opening nobody takes (the account's lock was
-held) is closed by :func:`discard`.
+held) is closed by :func:`discard`; one that waited longer than
+:data:`FRESH_FOR` seconds (another account synced first) is closed instead
+of taken, since the server may have given up on it.
 
 This module knows nothing of IMAP: it runs the opener it is given.
 """
@@ -20,10 +22,12 @@ This module knows nothing of IMAP: it runs the opener it is given.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+FRESH_FOR = 10.0  # seconds: start-up takes well under one
 
 
 class Opening(Generic[T]):
@@ -37,6 +41,7 @@ class Opening(Generic[T]):
         self._value: T | None = None
         self._error: BaseException | None = None
         self._discarded = False
+        self._opened_at: float | None = None
         threading.Thread(target=self._run, args=(open_,), name="opening", daemon=True).start()
 
     def _run(self, open_: Callable[[], T]) -> None:
@@ -48,6 +53,7 @@ class Opening(Generic[T]):
             return
         with self._lock:
             self._value = value
+            self._opened_at = time.monotonic()
             self._done.set()
             late = self._discarded
         if late:
@@ -60,6 +66,12 @@ class Opening(Generic[T]):
             raise self._error
         assert self._value is not None
         return self._value
+
+    def stale(self) -> bool:
+        """Open for longer than :data:`FRESH_FOR` seconds already."""
+        with self._lock:
+            opened_at = self._opened_at
+        return opened_at is not None and time.monotonic() - opened_at > FRESH_FOR
 
     def discard(self) -> None:
         """Close it now if it is open, else as soon as it is (without waiting for it)."""
@@ -85,7 +97,7 @@ def take(key: str, endpoint: Hashable) -> Opening[Any] | None:
     """The waiting opening for ``key`` if it goes to ``endpoint``; it is the caller's now."""
     with _LOCK:
         opening = _OPENINGS.pop(key, None)
-    if opening is not None and opening.endpoint != endpoint:
+    if opening is not None and (opening.endpoint != endpoint or opening.stale()):
         opening.discard()
         return None
     return opening

@@ -85,3 +85,15 @@ def test_discarding_closes_what_is_open_and_what_opens_later() -> None:
     late.go.set()
     assert eventually(lambda: late.closed == ["connection"])
     assert imap_early.take("b", "endpoint") is None
+
+
+def test_an_opening_that_waited_too_long_is_closed_not_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    opener = Opener()
+    opener.go.set()
+    imap_early.start("remote", "endpoint", opener.open, opener.close)
+    imap_early._OPENINGS["remote"].result()
+    monkeypatch.setattr(imap_early, "FRESH_FOR", 0.0)
+    assert imap_early.take("remote", "endpoint") is None
+    assert opener.closed == ["connection"]
