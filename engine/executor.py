@@ -86,9 +86,9 @@ class Executor:
         t.bytes_total += sum(a.size or 0 for a in copies)
         self._records([a for a in plan.actions if isinstance(a, Record)])
         copies += self._links([a for a in plan.actions if isinstance(a, Link)])
-        try:
-            self._reflags([a for a in plan.actions if isinstance(a, Reflag)])
+        try:  # deletions first: a server that holds them back sends them with the flags
             self._deletes([a for a in plan.actions if isinstance(a, Delete)])
+            self._reflags([a for a in plan.actions if isinstance(a, Reflag)])
         finally:
             self._commit()
         for side in (Side.REMOTE, Side.LOCAL):

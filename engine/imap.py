@@ -252,6 +252,34 @@ class ImapRepository:
         out: tuple[dict[bytes, Any], list[Any], list[Any]] = self._opening(folder, both)
         return out
 
+    def refresh_with_changes(
+        self, folder: ImapFolder, modseq: int
+    ) -> tuple[FolderState | None, list[Any], list[Any]]:
+        """The selected ``folder``'s numbers (STATUS) and the CHANGEDSINCE listing, in one
+        round trip and without selecting it again: the state (None if the server gave
+        none), the FETCH data and the VANISHED lines.  See ``ImapFolder.select``."""
+        qresync = self.enabled_qresync()
+        condstore = self.has_capability("CONDSTORE")
+        items = imap_state.STATUS_ITEMS if condstore else imap_state.STATUS_ITEMS_PLAIN
+        fetch = ("1:*", imap_parse.LISTING_ITEMS, imap_state.changes_modifier(modseq, qresync))
+
+        def both(c: Client) -> tuple[FolderState | None, list[Any], list[Any]]:
+            mailbox = imap_parse.quoted(folder.wire)
+            lines, fetched, vanished = imap_pipeline.status_and_fetch(
+                c._imap, mailbox, items, fetch
+            )
+            states = imap_state.parse_status(lines)
+            return next(iter(states.values()), None), fetched, vanished
+
+        out: tuple[FolderState | None, list[Any], list[Any]] = self.run(
+            "refresh", folder.name, both
+        )
+        return out
+
+    def is_selected(self, folder: ImapFolder) -> bool:
+        """Whether ``folder`` is the mailbox selected on the current connection."""
+        return self._selected is folder and self._client is not None
+
     def _opening(self, folder: ImapFolder, action: Callable[[Client], Any]) -> Any:
         """``action`` selects ``folder``; it is the current one only if that succeeded."""
         self._selected = None  # a failed SELECT leaves no mailbox selected

@@ -50,6 +50,7 @@ class ImapFolder:
         self._changed = False  # we wrote since the last SELECT: state() re-selects
         self._expect: int | None = None  # the next SELECT also asks for changes since
         self._prefetched: tuple[int, list[Any], list[Any]] | None = None  # its answer
+        self._deletions: list[tuple[str, ...]] = []  # UID commands held for the next batch
         self._closed = False
 
     # -- selection and state -----------------------------------------------
@@ -59,13 +60,21 @@ class ImapFolder:
         self._expect = modseq
 
     def select(self) -> None:
+        """SELECT the folder, with the CHANGEDSINCE listing asked for by ``expect_changes``.
+
+        A folder still selected and written to since gets its new numbers from
+        STATUS instead (see ``_refreshed``).
+        """
         modseq, self._expect, self._prefetched = self._expect, None, None
+        state = None
         if modseq is not None and self._repo.has_capability("CONDSTORE"):
-            response, fetched, vanished = self._repo.select_with_changes(self, modseq)
-            self._prefetched = (modseq, fetched, vanished)
+            state = self._refreshed(modseq)
+            if state is None:
+                response, fetched, vanished = self._repo.select_with_changes(self, modseq)
+                self._prefetched = (modseq, fetched, vanished)
+                state = imap_state.state_from(response)
         else:
-            response = self._repo.select(self)
-        state = imap_state.state_from(response)
+            state = imap_state.state_from(self._repo.select(self))
         old = self._state
         if old is not None and old.uidvalidity != state.uidvalidity:
             self._repo.forget(self)  # so every later use re-selects and fails again
@@ -76,6 +85,26 @@ class ImapFolder:
         self._state = state
         self._changed = False
 
+    def _refreshed(self, modseq: int) -> FolderState | None:
+        """After our own writes to the selected folder: its numbers from a STATUS and the
+        changes since ``modseq`` from a FETCH sent right behind it, instead of a new
+        SELECT, which costs a server such as Dovecot a scan of the whole mailbox
+        (7 to 30 ms for 6,000 messages here; the STATUS takes 1 ms).
+
+        A server whose STATUS of the selected mailbox lagged behind would give
+        older numbers than the listing after it has seen: a stamp that the next
+        sync finds moved, so it looks again; never one that hides a change.
+        None where a SELECT is needed: nothing written, another folder selected
+        (or a new connection), or no STATUS line in the answer.
+        """
+        if not self._changed or not self._repo.is_selected(self):
+            return None
+        state, fetched, vanished = self._repo.refresh_with_changes(self, modseq)
+        if state is None or state.stamp is None:
+            return None
+        self._prefetched = (modseq, fetched, vanished)
+        return state
+
     def state(self) -> FolderState:
         """The numbers of the last SELECT; re-selected first if we changed the folder.
 
@@ -83,6 +112,8 @@ class ImapFolder:
         state that goes with a listing taken since.
         """
         self._check_open()
+        if self._deletions:
+            self.flush()
         if self._changed or self._state is None:
             self.select()
         assert self._state is not None
@@ -97,6 +128,9 @@ class ImapFolder:
             raise FolderError(f"{self._repo.name}: folder {self.name!r} was closed")
 
     def _run(self, what: str, action: Any, *args: Any, ahead: bool = False) -> Any:
+        """``action`` on the folder's connection; deletions held back go first."""
+        if self._deletions and action is not _pipelined:
+            self.flush()
         self._client()
         return self._repo.run(what, self.name, action, *args, ahead=ahead)
 
@@ -269,22 +303,23 @@ class ImapFolder:
         self, groups: Sequence[tuple[Sequence[MsgId], Flags, Flags]]
     ) -> set[MsgId]:
         """Several flag changes, each on its own messages: every STORE in flight at
-        once (one round trip); returns the ids that are gone, which were not changed."""
+        once (one round trip), behind any deletions held back; returns the ids that
+        are gone, which were not changed.
+
+        Should the batch fail, its deletions are held again, for ``flush`` to send
+        once more (they can be repeated) before the caller records any of them.
+        """
         self._writable("change flags")
-        commands: list[tuple[str, ...]] = []
-        wanted: set[int] = set()
-        for ids, add, remove in groups:
-            uids = _uids(ids)
-            wanted.update(uids)
-            for sign, letters in (("+", add - remove), ("-", remove)):
-                names = to_imap(letters)
-                for chunk in imap_parse.chunked(uids, STORE_CHUNK) if names else ():
-                    flags = f"({' '.join(names)})"
-                    commands.append(("STORE", imap_parse.uid_set(chunk), f"{sign}FLAGS", flags))
+        held, self._deletions = self._deletions, []
+        stores, wanted = _stores(groups)
         seen: set[int] = set()
-        if commands:
+        if held or stores:
             self._changed = True
-            seen = imap_parse.fetch_uids(self._run("flags", _pipelined, commands))
+            try:
+                seen = imap_parse.fetch_uids(self._run("flags", _pipelined, held + stores))
+            except BaseException:
+                self._deletions = held + self._deletions
+                raise
         unsure = wanted - seen
         if unsure:
             data = self._run("fetch", _uid_command, "FETCH", imap_parse.uid_set(unsure), "(UID)")
@@ -292,10 +327,20 @@ class ImapFolder:
         return {id for ids, _, _ in groups for id in ids if _uid(id) not in seen}
 
     def flush(self) -> None:
-        pass  # nothing is held back
+        """Send the deletions held back and wait for their answers (see ``delete``)."""
+        commands, self._deletions = self._deletions, []
+        if commands:
+            self._run("delete", _pipelined, commands)
 
     def delete(self, ids: Iterable[MsgId]) -> None:
-        """Flag \\Deleted and UID EXPUNGE exactly these UIDs.
+        """Flag \\Deleted and UID EXPUNGE exactly these UIDs, in the next round trip.
+
+        With UIDPLUS the commands are held back and go out in front of the next
+        flag changes, or at ``flush``, which the caller awaits before it records
+        the deletions: a server such as Dovecot takes a batch of STOREs and
+        EXPUNGEs sent together far faster than the same in two round trips (70
+        against 120 ms for 60 flag changes and 30 deletions among 6,000
+        messages here), and the UIDs they name cannot change meanwhile.
 
         A server without UIDPLUS can only EXPUNGE every \\Deleted message of
         the folder, which would also remove messages another client marked
@@ -311,13 +356,12 @@ class ImapFolder:
         commands: list[tuple[str, ...]] = [
             ("STORE", uid_set, "+FLAGS.SILENT", "(\\Deleted)") for uid_set in sets
         ]
-        uidplus = self._repo.has_capability("UIDPLUS")
-        if uidplus:  # in the same round trip: the server runs them in the order sent
-            commands += [("EXPUNGE", uid_set) for uid_set in sets]
         self._changed = True
+        if self._repo.has_capability("UIDPLUS"):  # the server runs them in the order sent
+            self._deletions += commands + [("EXPUNGE", uid_set) for uid_set in sets]
+            return
         self._run("delete", _pipelined, commands)
-        if not uidplus:
-            self._expunge_without_uidplus(set(uids))
+        self._expunge_without_uidplus(set(uids))
 
     def _expunge_without_uidplus(self, ours: set[int]) -> None:
         marked = self._run("search", lambda c: set(c.search(["DELETED"])))
@@ -329,8 +373,13 @@ class ImapFolder:
         self._run("expunge", lambda c: c.expunge())
 
     def close(self) -> None:
-        """Forget the folder; the selection stays until another folder is selected."""
-        self._closed = True
+        """Forget the folder (sending any deletions held back first); the selection
+        stays until another folder is selected."""
+        try:
+            if self._deletions:
+                self.flush()
+        finally:
+            self._closed = True
 
 
 def _uid(id: MsgId) -> int | None:
@@ -340,6 +389,23 @@ def _uid(id: MsgId) -> int | None:
 def _uids(ids: Iterable[MsgId]) -> list[int]:
     """The UIDs among ``ids``, once each and in order."""
     return sorted({u for u in map(_uid, ids) if u is not None})
+
+
+def _stores(
+    groups: Sequence[tuple[Sequence[MsgId], Flags, Flags]],
+) -> tuple[list[tuple[str, ...]], set[int]]:
+    """The UID STORE commands of flag changes (one per sign and chunk), and their UIDs."""
+    commands: list[tuple[str, ...]] = []
+    wanted: set[int] = set()
+    for ids, add, remove in groups:
+        uids = _uids(ids)
+        wanted.update(uids)
+        for sign, letters in (("+", add - remove), ("-", remove)):
+            names = to_imap(letters)
+            for chunk in imap_parse.chunked(uids, STORE_CHUNK) if names else ():
+                flags = f"({' '.join(names)})"
+                commands.append(("STORE", imap_parse.uid_set(chunk), f"{sign}FLAGS", flags))
+    return commands, wanted
 
 
 def _uid_command(client: Client, command: str, *args: str) -> list[Any]:

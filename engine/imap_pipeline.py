@@ -69,6 +69,36 @@ def select_and_fetch(
     return imap.untagged_responses, [item for item in data if item is not None]
 
 
+def status_and_fetch(
+    imap: imaplib.IMAP4, mailbox: str | bytes, items: str, fetch: Sequence[str]
+) -> tuple[list[Any], list[Any], list[Any]]:
+    """STATUS of the selected ``mailbox`` with ``UID FETCH <fetch>`` right behind it,
+    in one round trip: the STATUS lines, the FETCH data and the VANISHED lines.
+
+    The server answers them in the order sent, so the STATUS numbers are read
+    before the FETCH looks at the mailbox.
+    """
+    for kind in ("STATUS", "FETCH", "VANISHED"):
+        imap.untagged_responses.pop(kind, None)
+    status_tag = imap._command("STATUS", mailbox, items)
+    fetch_tag = imap._command("UID", "FETCH", *fetch)
+    answers = (
+        ("STATUS", _answer(imap, "STATUS", status_tag)),
+        ("UID FETCH", _answer(imap, "UID", fetch_tag)),
+    )
+    for name, (typ, data) in answers:
+        if typ != "OK":
+            raise imaplib.IMAP4.error(f"{name} failed: {imap_parse.describe_data(data)}")
+    lines = imap.untagged_responses.pop("STATUS", [])
+    data = imap.untagged_responses.pop("FETCH", [])
+    vanished = imap.untagged_responses.pop("VANISHED", [])
+    return (
+        [line for line in lines if line is not None],
+        [item for item in data if item is not None],
+        vanished,
+    )
+
+
 def send_fetch(imap: imaplib.IMAP4, uid_set: str, items: str) -> str:
     """Send ``UID FETCH <uid_set> <items>`` and return its tag; the answer is read later
     (``fetch_answer``), while the server is already sending it."""

@@ -8,7 +8,7 @@ from typing import Any
 import imapclient
 import pytest
 
-from engine import imap_parse
+from engine import imap_folder, imap_parse
 from engine.content import crlf_size, to_crlf, to_lf
 from engine.errors import (
     AccountError,
@@ -178,6 +178,7 @@ def test_delete_expunges_only_the_given_uids(dovecot: DovecotUser) -> None:
     other.select_folder("Box")
     other.add_flags([int(theirs or 0)], [b"\\Deleted"])  # marked, not expunged
     box.delete([mine or ""])
+    box.flush()  # held back until the next batch of changes, or this
     other.noop()  # let the other session hear of the EXPUNGE
     assert sorted(other.search()) == sorted([int(keep or 0), int(theirs or 0)])
     assert [m.id for m in box.list_messages()] == [keep, theirs]
@@ -503,6 +504,40 @@ def test_another_command_first_drops_the_fetch_sent_ahead(dovecot: DovecotUser) 
     }
     assert fetched == ["1", "2"]
     assert _body_fetches(lines) == ["1:2", "1:2"]
+
+
+def test_deletions_go_out_with_the_next_flag_changes(
+    dovecot: DovecotUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Held back, a deletion travels in front of the next STOREs, in their round trip;
+    should that batch fail, ``flush`` sends it again before anyone records it."""
+    box, lines = _traced_box(dovecot, 4)
+    start = len(lines)
+    box.delete(["1"])
+    assert box.set_flags_grouped([(["2"], frozenset("F"), frozenset())]) == set()
+    assert [line.split()[3] for line in lines[start:] if line.startswith("C: ")] == [
+        "STORE",
+        "EXPUNGE",
+        "STORE",
+    ]
+    first_answer = next(i for i, line in enumerate(lines[start:]) if line.startswith("S: "))
+    assert sum(line.startswith("C: ") for line in lines[start:][first_answer:]) == 0  # one trip
+
+    box.delete(["3"])
+    real = imap_folder._pipelined
+
+    def refused(*args: Any) -> Any:
+        raise FolderError("refused")
+
+    monkeypatch.setattr(imap_folder, "_pipelined", refused)
+    with pytest.raises(FolderError):
+        box.set_flags_grouped([(["4"], frozenset("F"), frozenset())])
+    monkeypatch.setattr(imap_folder, "_pipelined", real)
+    box.flush()
+    assert {m.id: m.flags for m in box.list_messages()} == {
+        "2": frozenset("FS"),
+        "4": frozenset("S"),
+    }
 
 
 @pytest.mark.parametrize("literal_plus", [True, False])
