@@ -33,7 +33,7 @@ from engine.report import Reporter
 from engine.repository import FolderState, Repository
 from engine.settings import AccountSettings, ImapSettings
 from engine.sides import Policy, Side
-from engine.status import StatusDB, snapshot
+from engine.status import Finished, StatusDB, snapshot
 from engine.stores import connections, may_delete, open_store, writable
 
 if TYPE_CHECKING:
@@ -94,6 +94,7 @@ class AccountSync:
         self._stop = threading.Event()  # an account error in any worker
         self._states: dict[Side, dict[str, FolderState]] = {}
         self._settle_later: list[Unsettled] = []  # filled by every worker
+        self._finished: list[Finished] = []  # likewise: recorded in one commit at the end
         self._folders = 0  # folder pairs this sync looks at
 
     def _reporter(self, emit: Emit) -> Reporter:
@@ -145,7 +146,13 @@ class AccountSync:
             self.report.emit(AccountStarted(self.settings.name, len(match.pairs)))
             self._create_folders(match.pairs, local, remote)
             self._states = self._folder_states(match.pairs, local, remote)
-            self._sync_folders(match.pairs, self._worker(local, remote, status, self.report))
+            done = False
+            try:
+                self._sync_folders(match.pairs, self._worker(local, remote, status, self.report))
+                done = True
+            finally:
+                if not done and self._finished:  # the folders done before the error
+                    status.finish_folders(self._finished)
             if not self.options.dry_run:
                 remote.close()  # its LOGOUT need not wait for the Maildir stamps to settle
                 self._settle(local, status)
@@ -155,12 +162,15 @@ class AccountSync:
             status.close()
 
     def _settle(self, local: Repository, status: StatusDB) -> None:
-        """Only a folder that was written can be waiting to settle: a run that wrote
-        nothing does not import engine.settle (and the planner behind it)."""
+        """The numbers of every folder synced, and the stamps of those that were waiting
+        to settle, in one commit.  Only a folder that was written can be waiting: a run
+        that wrote nothing does not import engine.settle (and the planner behind it)."""
         if self._settle_later:
             from engine.settle import settle_later
 
-            settle_later(local, status, self._settle_later)
+            settle_later(local, status, self._settle_later, self._finished)
+        elif self._finished:
+            status.finish_folders(self._finished)
 
     def _worker(
         self, local: Repository, remote: Repository, status: StatusDB, report: Reporter
@@ -176,6 +186,7 @@ class AccountSync:
             self.cancel,
             self._states,
             self._settle_later,
+            self._finished,
         )
 
     def _folder_states(

@@ -22,7 +22,7 @@ from engine.report import Reporter
 from engine.repository import FolderState, Repository
 from engine.settings import SyncOptions
 from engine.sides import Policy, Side
-from engine.status import FolderRecord, StatusDB
+from engine.status import Finished, FolderRecord, StatusDB
 
 if TYPE_CHECKING:
     from engine.settle import Unsettled
@@ -43,6 +43,9 @@ class Worker:
     states: dict[Side, dict[str, FolderState]] = field(default_factory=dict)
     # Local folders whose stamp was too fresh to keep when their sync ended (shared).
     settle_later: list[Unsettled] = field(default_factory=list)
+    # Where a folder's numbers go when its sync ends, for the account to record them
+    # all in one commit (shared); None: each is recorded at once.
+    finished: list[Finished] | None = None
 
     def stamps(self, pair: FolderPair) -> dict[Side, str | None]:
         local = self.states.get(Side.LOCAL, {}).get(pair.local)

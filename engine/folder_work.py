@@ -24,7 +24,7 @@ from engine.repository import Changes, Folder, FolderState, MessageInfo, Reposit
 from engine.settings import SyncOptions
 from engine.settle import NotSettled, Unsettled, kept_state, settled_state
 from engine.sides import Side
-from engine.status import FolderRecord, SideState, StatusDB, flags_text
+from engine.status import Finished, FolderRecord, SideState, StatusDB, flags_text
 from engine.windowed import local_listing, source_windows, window_plans
 
 if TYPE_CHECKING:
@@ -138,7 +138,10 @@ def _finish(
             except NotSettled as e:
                 w.settle_later.append(Unsettled(record.id, folders[side].name, e.names))
         states[side] = state
-    w.status.finish_folder(record.id, states[Side.LOCAL], states[Side.REMOTE])
+    if w.finished is None:
+        w.status.finish_folder(record.id, states[Side.LOCAL], states[Side.REMOTE])
+    else:
+        w.finished.append(Finished(record.id, states[Side.LOCAL], states[Side.REMOTE]))
 
 
 def _wrote(counts: SyncCounts, side: Side) -> bool:

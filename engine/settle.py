@@ -19,13 +19,14 @@ folder's names still have that fingerprint.  No folder is listed twice.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import SyncError
 from engine.planner import Side, side_flags
 from engine.repository import Changes, Folder, FolderState, Repository
-from engine.status import SideState, StatusDB
+from engine.status import Finished, SideState, StatusDB
 
 FRESH_RETRY = 0.06  # seconds: a fine-grained Maildir stamp settles after 50 ms
 _POLL = 0.002  # seconds between tries: file system clocks tick every 1 to 10 ms
@@ -132,7 +133,12 @@ def _fresh_state(repo: Repository, folder: Folder) -> FolderState | None:
     return repo.folder_states([folder.name]).get(folder.name)
 
 
-def settle_later(repo: Repository, status: StatusDB, folders: list[Unsettled]) -> int:
+def settle_later(
+    repo: Repository,
+    status: StatusDB,
+    folders: list[Unsettled],
+    finished: Sequence[Finished] = (),
+) -> int:
     """The local stamps of folders that were too freshly written when their sync ended.
 
     Each is tried at once and again every ``_POLL`` seconds, for no longer than
@@ -141,10 +147,16 @@ def settle_later(repo: Repository, status: StatusDB, folders: list[Unsettled]) -
     ``maildir_stamps.folder_stamp``), a tick after the last write, and the time
     rule settles it by then at the latest.  For each the stamp is read *before*
     the names are compared, so that any later change moves it.  The stamps kept
-    are written in one commit; returns how many.
+    are written in one commit, after the numbers of the ``finished`` folders
+    (whose syncs left them for it); returns how many.
     """
-    if not folders:
-        return 0
+    kept = _settle(repo, status, folders) if folders else []
+    if kept or finished:
+        status.finish_folders(finished, kept)
+    return len(kept)
+
+
+def _settle(repo: Repository, status: StatusDB, folders: list[Unsettled]) -> list[tuple[int, str]]:
     deadline = max(f.since for f in folders) + FRESH_RETRY
     kept: list[tuple[int, str]] = []
     waiting = folders
@@ -154,9 +166,7 @@ def settle_later(repo: Repository, status: StatusDB, folders: list[Unsettled]) -
         if not waiting or last:
             break
         time.sleep(max(0.0, min(_POLL, deadline - time.monotonic())))
-    if kept:
-        status.set_local_stamps(kept)
-    return len(kept)
+    return kept
 
 
 def _settled(repo: Repository, status: StatusDB, f: Unsettled, kept: list[tuple[int, str]]) -> bool:

@@ -143,6 +143,14 @@ class SideState(Frozen):
     stamp: str | None = None
 
 
+class Finished(NamedTuple):
+    """A folder's numbers after its sync (see ``StatusDB.finish_folder``)."""
+
+    folder_id: int
+    local: SideState
+    remote: SideState
+
+
 def flags_text(flags: Iterable[str]) -> str:
     return "".join(sorted(flags))
 
@@ -219,30 +227,42 @@ class StatusDB:
         the folder, or to list only what changed since); the caller passes None
         for them unless the sync left nothing undone.
         """
+        self.finish_folders([Finished(folder_id, local, remote)])
+
+    def finish_folders(
+        self, finished: Iterable[Finished], local_stamps: Iterable[tuple[int, str]] = ()
+    ) -> None:
+        """Several folders' ``finish_folder`` and then local stamps (folder id, stamp)
+        that settled later, in one commit.
+
+        Numbers and stamps only let the next sync skip or shorten work, so they
+        may wait for the end of a run: lost in a crash, they leave the numbers
+        of an earlier sync, which the folders' new stamps no longer match.
+        """
+        now = time.time()
         with self.transaction() as db:
-            db.execute(
+            db.executemany(
                 "UPDATE folders SET local_uidnext = ?, local_highestmodseq = ?, local_stamp = ?,"
                 " remote_uidnext = ?, remote_highestmodseq = ?, remote_messages = ?,"
                 " remote_stamp = ?, last_sync = ? WHERE id = ?",
-                (
-                    local.uidnext,
-                    local.highestmodseq,
-                    local.stamp,
-                    remote.uidnext,
-                    remote.highestmodseq,
-                    remote.messages,
-                    remote.stamp,
-                    time.time(),
-                    folder_id,
-                ),
+                [
+                    (
+                        f.local.uidnext,
+                        f.local.highestmodseq,
+                        f.local.stamp,
+                        f.remote.uidnext,
+                        f.remote.highestmodseq,
+                        f.remote.messages,
+                        f.remote.stamp,
+                        now,
+                        f.folder_id,
+                    )
+                    for f in finished
+                ],
             )
-
-    def set_local_stamps(self, stamps: Iterable[tuple[int, str | None]]) -> None:
-        """Several folders' local stamps (folder id, stamp) in one commit."""
-        with self.transaction() as db:
             db.executemany(
                 "UPDATE folders SET local_stamp = ? WHERE id = ?",
-                [(stamp, folder_id) for folder_id, stamp in stamps],
+                [(stamp, folder_id) for folder_id, stamp in local_stamps],
             )
 
     def forget_folder(self, folder_id: int) -> None:

@@ -123,6 +123,35 @@ def test_the_sync_after_a_changing_one_opens_nothing(tmp_path: Path, dovecot: Do
     assert not [c for c in commands(lines) if c.startswith("SELECT")], commands(lines)
 
 
+def test_the_numbers_of_all_synced_folders_go_in_one_commit_at_the_end(
+    tmp_path: Path, dovecot: DovecotUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every folder's numbers and stamps are written once, by the account, after the
+    last folder: not one commit per folder on a worker's way."""
+    client = dovecot.client()
+    populate(client, 5)
+    settings = account(tmp_path, dovecot)
+    traced(settings)
+    for folder in ("INBOX", "Archive"):
+        client.select_folder(folder)
+        client.add_flags(sorted(client.search())[1], [b"\\Flagged"])
+    written: list[list[int]] = []
+    real = StatusDB.finish_folders
+
+    def spy(self: StatusDB, finished: Any, local_stamps: Any = ()) -> None:
+        written.append([f.folder_id for f in finished])
+        real(self, finished, local_stamps)
+
+    monkeypatch.setattr(StatusDB, "finish_folders", spy)
+
+    result, _ = traced(settings)
+
+    assert result.ok and result.counts.flags_local == 2
+    assert len(written) == 1 and len(written[0]) == 2, written
+    again, lines = traced(settings)
+    assert again.ok and not [c for c in commands(lines) if c.startswith("SELECT")], lines
+
+
 def test_a_local_change_reads_nothing_from_the_unchanged_server(
     tmp_path: Path, dovecot: DovecotUser, settled: None
 ) -> None:
