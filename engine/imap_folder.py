@@ -308,10 +308,13 @@ class ImapFolder:
 
         Should the batch fail, its deletions are held again, for ``flush`` to send
         once more (they can be repeated) before the caller records any of them.
+        A message those deletions expunge is gone, whatever FETCH its STORE of
+        \\Deleted brought back.
         """
         self._writable("change flags")
         held, self._deletions = self._deletions, []
         stores, wanted = _stores(groups)
+        doomed = imap_state.parse_vanished(c[1] for c in held if c[0] == "EXPUNGE")
         seen: set[int] = set()
         if held or stores:
             self._changed = True
@@ -320,7 +323,8 @@ class ImapFolder:
             except BaseException:
                 self._deletions = held + self._deletions
                 raise
-        unsure = wanted - seen
+        seen -= doomed
+        unsure = wanted - seen - doomed
         if unsure:
             data = self._run("fetch", _uid_command, "FETCH", imap_parse.uid_set(unsure), "(UID)")
             seen |= imap_parse.fetch_uids(data)
