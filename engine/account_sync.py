@@ -31,7 +31,7 @@ from engine.folders import FolderMatch, FolderPair, SideView, match_folders
 from engine.imap_trace import Trace
 from engine.report import Reporter
 from engine.repository import FolderState, Repository
-from engine.settings import AccountSettings, ImapSettings
+from engine.settings import AccountSettings, ImapSettings, MaildirSettings
 from engine.sides import Policy, Side
 from engine.status import Finished, StatusDB, snapshot
 from engine.stores import connections, may_delete, open_store, writable
@@ -95,6 +95,12 @@ class AccountSync:
         self._states: dict[Side, dict[str, FolderState]] = {}
         self._settle_later: list[Unsettled] = []  # filled by every worker
         self._finished: list[Finished] = []  # likewise: recorded in one commit at the end
+        # The folders to sync, for the workers; extra workers started early wait for them.
+        self._jobs: queue.Queue[tuple[int, FolderPair]] = queue.Queue()
+        self._total = 0
+        self._ready = threading.Event()
+        self._early: list[threading.Thread] = []
+        self._early_states: dict[str, FolderState] = {}  # the local ones they went by
         self._folders = 0  # folder pairs this sync looks at
 
     def _reporter(self, emit: Emit) -> Reporter:
@@ -141,6 +147,7 @@ class AccountSync:
         status = open_status(self.settings)
         local, remote = self._stores()
         try:
+            self._start_early(local, status)
             match = self._match(local, remote, status)
             self._folders = len(match.pairs)
             self.report.emit(AccountStarted(self.settings.name, len(match.pairs)))
@@ -157,6 +164,9 @@ class AccountSync:
                 remote.close()  # its LOGOUT need not wait for the Maildir stamps to settle
                 self._settle(local, status)
         finally:
+            self._ready.set()  # early workers left without folders go home
+            for t in self._early:
+                t.join()
             local.close()
             remote.close()
             status.close()
@@ -198,8 +208,12 @@ class AccountSync:
             (Side.LOCAL, local, [p.local for p in pairs if not p.create_local]),
             (Side.REMOTE, remote, [p.remote for p in pairs if not p.create_remote]),
         ):
+            early = self._early_states if side is Side.LOCAL else {}
             try:
-                out[side] = repo.folder_states(names) if names else {}
+                if names and all(n in early for n in names):
+                    out[side] = {n: early[n] for n in names}  # read a moment ago
+                else:
+                    out[side] = repo.folder_states(names) if names else {}
             except FolderError as e:
                 self.report.debug(f"no folder states from {repo.name}: {e}")
                 out[side] = {}
@@ -257,26 +271,55 @@ class AccountSync:
                     repo.create_folder(name)
 
     def _sync_folders(self, pairs: list[FolderPair], first: Worker) -> None:
-        jobs: queue.Queue[tuple[int, FolderPair]] = queue.Queue()
         for i, pair in enumerate(pairs, 1):
-            jobs.put((i, pair))
+            self._jobs.put((i, pair))
+        self._total = len(pairs)
         extra = self._worker_count(sum(needs_sync(first, p) for p in pairs)) - 1
-        threads = [
-            threading.Thread(
-                target=self._extra_worker,
-                args=(jobs, len(pairs)),
-                name=f"{self.settings.name}.{n + 2}",
-                daemon=True,
-            )
-            for n in range(extra)
-        ]
+        threads = [self._thread(n + 2 + len(self._early)) for n in range(extra - len(self._early))]
         for t in threads:
             t.start()
-        self._work(first, jobs, len(pairs))
-        for t in threads:
+        self._ready.set()
+        self._work(first, self._jobs, self._total)
+        for t in self._early + threads:
             t.join()
         if self.cancel.is_set():
             raise Aborted("sync aborted")
+
+    def _thread(self, number: int, early: bool = False) -> threading.Thread:
+        return threading.Thread(
+            target=self._extra_worker,
+            args=(early,),
+            name=f"{self.settings.name}.{number}",
+            daemon=True,
+        )
+
+    def _start_early(self, local: Repository, status: StatusDB) -> None:
+        """Extra workers that log in while the first connection lists the server, when
+        the local side alone shows enough changed folders to keep them busy.
+
+        Reading the local stamps costs a few system calls; an extra login costs a
+        round trip or two that would otherwise come after the LIST.  Without a
+        local change (or with folders named on the command line) they start, if
+        needed, once the LIST has told which folders changed.
+        """
+        s = self.settings
+        if s.options.dry_run or s.options.folders or not isinstance(s.local, MaildirSettings):
+            return  # an IMAP local side would need a server's answer to tell
+        records = status.folders()
+        try:
+            states = self._early_states = local.folder_states([r.local_name for r in records])
+        except FolderError:
+            return
+        changed = sum(
+            1
+            for r in records
+            if r.local_name in states and states[r.local_name].stamp != r.local_stamp
+        )
+        self._early = [
+            self._thread(n + 2, early=True) for n in range(self._worker_count(changed) - 1)
+        ]
+        for t in self._early:
+            t.start()
 
     def _worker_count(self, folders: int) -> int:
         """One worker per folder that needs opening, up to the connections allowed: a
@@ -286,18 +329,24 @@ class AccountSync:
         s = self.settings
         return max(1, min(folders, connections(s.local), connections(s.remote)))
 
-    def _extra_worker(self, jobs: queue.Queue[tuple[int, FolderPair]], total: int) -> None:
+    def _extra_worker(self, early: bool) -> None:
+        """A worker on connections of its own; ``early``: logged in before the folders
+        are known, it waits for them (and goes home if there are none for it)."""
         report = self._reporter(self.report.emit)
         report.state(ThreadState.CONNECTING)  # the LED exists before its first log line
         try:
             local, remote = self._stores()
             status = StatusDB(self.settings.status_path, durable=self.options.fsync)
+            for repo in (local, remote) if early else ():
+                login = getattr(repo, "client", None)  # an IMAP store: connect now
+                if login is not None:
+                    login()
         except AccountError as e:
             self._account_failed(e)
             return
-        worker = self._worker(local, remote, status, report)
         try:
-            self._work(worker, jobs, total)
+            self._ready.wait()  # the folders' states are known from here on
+            self._work(self._worker(local, remote, status, report), self._jobs, self._total)
         finally:
             local.close()
             remote.close()

@@ -13,6 +13,7 @@ import pytest
 from engine import maildir_stamps
 from engine.account_sync import AccountResult, sync_account
 from engine.events import discard
+from engine.imap import ImapRepository
 from engine.imap_connect import Client
 from engine.settings import AccountSettings
 from engine.status import Pair, StatusDB
@@ -172,6 +173,41 @@ def test_a_local_change_reads_nothing_from_the_unchanged_server(
     assert not [s for s in sent[:store] if s.startswith("UID FETCH")], sent
     _, lines = traced(settings)  # the server's new stamp was kept: its changes were ours
     assert not [s for s in commands(lines) if s.startswith("SELECT")], commands(lines)
+
+
+def test_a_second_connection_logs_in_during_the_list_when_the_maildir_shows_work(
+    tmp_path: Path, dovecot: DovecotUser, settled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two local folders changed: the second worker is on its way before the server
+    is even listed.  Only server changes: it starts once the LIST has told them."""
+    settings = synced_twice(tmp_path, dovecot, 10)
+    alive_at_list: list[set[str]] = []
+    real = ImapRepository.list_folders
+
+    def spy(self: ImapRepository) -> list[str]:
+        alive_at_list.append({t.name for t in threading.enumerate()})
+        return real(self)
+
+    monkeypatch.setattr(ImapRepository, "list_folders", spy)
+    for folder in ("INBOX", "Archive"):
+        cur = tmp_path / "Mail" / folder / "cur"
+        name = sorted(p.name for p in cur.iterdir() if "F" not in p.name.partition(":2,")[2])[0]
+        (cur / name).rename(cur / (name + "F" if ":2," in name else name + ":2,F"))
+
+    result, _ = traced(settings)
+
+    assert result.ok and result.counts.flags_remote == 2, result.counts
+    assert "acct.2" in alive_at_list[0], alive_at_list
+    change_archive(dovecot.client(), flag=1, delete=2)
+    client = dovecot.client()
+    client.select_folder("INBOX")
+    client.add_flags(sorted(client.search())[3], [b"\\Flagged"])
+    alive_at_list.clear()
+
+    result, _ = traced(settings)
+
+    assert result.ok and result.counts.deleted_local == 1, result.counts
+    assert "acct.2" not in alive_at_list[0], alive_at_list
 
 
 def test_server_changes_read_only_the_status_rows_they_name(
