@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from engine.dry_run import EmptyFolder, report_plan
@@ -39,13 +40,20 @@ def sync_changed(
     stamps: dict[Side, str | None],
 ) -> SyncCounts:
     """Open both folders and sync them; FolderError (or a subclass) stops just this folder."""
-    local = _open(
-        w.local,
-        pair.local,
-        w.options.dry_run and pair.create_local,
-        _since(w, record, stamps, Side.LOCAL),
-    )
-    ahead = _LocalView.start(w, local, record, stamps[Side.LOCAL])
+    prepared = w.prepared.pop(pair, None)
+    ahead: _LocalView | None
+    if prepared is not None and (prepared.record, prepared.stamps) == (record, stamps):
+        local, ahead = prepared.folder, prepared.view
+    else:
+        if prepared is not None:
+            prepared.close()
+        local = _open(
+            w.local,
+            pair.local,
+            w.options.dry_run and pair.create_local,
+            _since(w, record, stamps, Side.LOCAL),
+        )
+        ahead = _LocalView.start(w, local, record, stamps[Side.LOCAL])
     try:
         remote = _open(
             w.remote,
@@ -66,6 +74,44 @@ def sync_changed(
             ahead.wait()  # done with the folder before it is closed
         local.close()
     return counts
+
+
+class Prepared:
+    """A local folder opened, and its view being worked out, before its turn (``prepare``)."""
+
+    def __init__(
+        self, record: FolderRecord, stamps: dict[Side, str | None], folder: Folder, view: _LocalView
+    ) -> None:
+        self.record, self.stamps, self.folder, self.view = record, stamps, folder, view
+
+    def close(self) -> None:
+        """Not used after all (the folder's turn did not come, or found it changed)."""
+        try:
+            self.view.wait()
+        finally:
+            self.folder.close()
+
+
+def prepare(
+    w: Worker, pair: FolderPair, record: FolderRecord, stamps: dict[Side, str | None]
+) -> None:
+    """Start on the Maildir side of the worker's next folder while it syncs this one.
+
+    A folder's local view (a directory read and a comparison with the status:
+    some 8 ms of CPU for 6,000 messages, more when the other worker competes
+    for the interpreter) otherwise waits for its turn; started now, it runs
+    while this folder's worker waits for the server, whose writes take far
+    longer.  It reads the status through a read-only connection of its own
+    (``Worker.reader``), as the worker's own is busy with this folder.
+    """
+    if w.options.dry_run or w.options.full or not hasattr(w.local, "names_fingerprint"):
+        return  # a dry run's status is a private copy in memory; --full lists everything;
+        # an IMAP local side would have to select the folder on the busy connection
+    if w.reader is None:
+        w.reader = StatusDB(w.status.path, readonly=True)
+    local = _open(w.local, pair.local, False, _since(w, record, stamps, Side.LOCAL))
+    view = _LocalView(replace(w, status=w.reader), local, record, stamps[Side.LOCAL])
+    w.prepared[pair] = Prepared(record, stamps, local, view)
 
 
 class _LocalView:
