@@ -367,6 +367,7 @@ class AccountSync:
                 job = following or _take(jobs)
         finally:
             w.close_prepared()
+        w.status.checkpoint()  # while the other workers finish (see StatusDB.checkpoint)
 
     def _one_folder(self, w: Worker, pair: FolderPair, index: int, total: int) -> None:
         name = self.settings.name

@@ -12,6 +12,7 @@ Each worker thread opens its own ``StatusDB`` on the same file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -170,6 +171,18 @@ class StatusDB:
 
     def close(self) -> None:
         self._db.close()
+
+    def checkpoint(self) -> None:
+        """Copy what the WAL holds into the database file now, without waiting for or
+        blocking a writer (PASSIVE).
+
+        The last connection to close does this anyway, with everything a run
+        committed (about 700 pages after 750 flag changes at 50,000 messages:
+        7-16 ms here) just before the process can end; a worker that has run out
+        of folders does most of it instead while the others finish theirs.
+        """
+        with contextlib.suppress(sqlite3.Error):  # a head start: the last close does it anyway
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -155,6 +155,39 @@ def test_the_numbers_of_all_synced_folders_go_in_one_commit_at_the_end(
     assert again.ok and not [c for c in commands(lines) if c.startswith("SELECT")], lines
 
 
+def test_each_worker_checkpoints_the_status_when_it_runs_out_of_folders(
+    tmp_path: Path, dovecot: DovecotUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both workers copy the WAL into the status file when they are done, before the
+    account's last commit, so the last close has little left to copy."""
+    client = dovecot.client()
+    populate(client, 5)
+    settings = account(tmp_path, dovecot)
+    traced(settings)
+    for folder in ("INBOX", "Archive"):
+        client.select_folder(folder)
+        client.add_flags(sorted(client.search())[1], [b"\\Flagged"])
+    steps: list[str] = []
+    checkpoint, finish = StatusDB.checkpoint, StatusDB.finish_folders
+
+    def checkpointed(self: StatusDB) -> None:
+        steps.append("checkpoint " + threading.current_thread().name)
+        checkpoint(self)
+
+    def finished(self: StatusDB, *args: Any) -> None:
+        steps.append("finish")
+        finish(self, *args)
+
+    monkeypatch.setattr(StatusDB, "checkpoint", checkpointed)
+    monkeypatch.setattr(StatusDB, "finish_folders", finished)
+
+    result, _ = traced(settings)
+
+    assert result.ok and result.counts.flags_local == 2
+    assert len(steps) == 3 and steps[2] == "finish", steps
+    assert {s.split()[0] for s in steps[:2]} == {"checkpoint"} and len(set(steps[:2])) == 2, steps
+
+
 def test_a_local_change_reads_nothing_from_the_unchanged_server(
     tmp_path: Path, dovecot: DovecotUser, settled: None
 ) -> None:
