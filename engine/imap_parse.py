@@ -121,6 +121,24 @@ def _parse_simple(line: bytes) -> list[Listed] | None:
     usual = _USUAL_LINE.match(line)
     if usual is not None:
         return [(int(usual.group(1)), _letters(usual.group(2)), int(usual.group(3)))]
+    items = _simple_items(line)
+    if items is None:
+        return None
+    uid = items.get(b"UID")
+    if uid is None or not uid.isdigit():
+        return [] if b"UID" not in items else None
+    flags = items.get(b"FLAGS")
+    if flags is None or not flags.startswith(b"("):
+        return None
+    size = items.get(b"RFC822.SIZE")
+    if size is not None and not size.isdigit():
+        return None
+    return [(int(uid), _letters(flags[1:-1]), int(size) if size is not None else None)]
+
+
+def _simple_items(line: bytes) -> dict[bytes, bytes] | None:
+    """A FETCH response line without literals or nested lists, item name -> value;
+    None for anything else (imapclient's parser reads that)."""
     match = _FETCH_LINE.match(line)
     if match is None:
         return None
@@ -133,16 +151,7 @@ def _parse_simple(line: bytes) -> list[Listed] | None:
             return None
         items[item.group(1).upper()] = item.group(2)
         pos = item.end()
-    uid = items.get(b"UID")
-    if uid is None or not uid.isdigit():
-        return [] if b"UID" not in items else None
-    flags = items.get(b"FLAGS")
-    if flags is None or not flags.startswith(b"("):
-        return None
-    size = items.get(b"RFC822.SIZE")
-    if size is not None and not size.isdigit():
-        return None
-    return [(int(uid), _letters(flags[1:-1]), int(size) if size is not None else None)]
+    return items
 
 
 def _parse_general(items: list[Any]) -> list[Listed]:
@@ -215,9 +224,34 @@ def describe_data(data: Any) -> str:
 
 
 def fetch_uids(data: list[Any]) -> set[int]:
-    """The UIDs of the untagged FETCH responses in ``data``."""
-    parsed = parse_fetch_response(data, False, False)
-    return {v[b"UID"] for v in parsed.values() if isinstance(v.get(b"UID"), int)}
+    """The UIDs of the untagged FETCH responses in ``data``.
+
+    A plain line (what a STORE brings back: ``12 (UID 34 MODSEQ (56) FLAGS (...))``)
+    is read by the regular expressions of the listing; anything else, such as a
+    response with literals, by imapclient's parser, which costs some 40 µs a line
+    (25 ms of CPU for the STOREs of a resync after local changes at 50,000 messages).
+    """
+    uids: set[int] = set()
+    general: list[Any] = []
+    pending: list[Any] = []  # a response with literals: its tuples, then its tail
+    for item in data:
+        if isinstance(item, tuple) or (pending and item is not None):
+            pending.append(item)
+            if not isinstance(item, tuple):
+                general += pending
+                pending = []
+            continue
+        items = _simple_items(item) if isinstance(item, bytes) else None
+        uid = items.get(b"UID") if items is not None else None
+        if uid is not None and uid.isdigit():
+            uids.add(int(uid))
+        elif item is not None and (items is None or b"UID" in items):
+            general.append(item)
+    general += pending
+    if general:
+        parsed = parse_fetch_response(general, False, False)
+        uids |= {v[b"UID"] for v in parsed.values() if isinstance(v.get(b"UID"), int)}
+    return uids
 
 
 def fetched_messages(data: list[Any], wanted: set[int]) -> Iterator[FetchedMessage]:

@@ -403,6 +403,35 @@ def test_listing_parser_handles_any_order_and_unsolicited_lines() -> None:
     assert set(listed) == {10, 11, 12}
 
 
+def test_store_answers_are_read_without_imapclients_parser_when_plain(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The UIDs a STORE's answer names, as imapclient reads them; its parser is left
+    only the lines the regular expressions cannot take (here, one with a literal)."""
+    data = [
+        b"146 (UID 254 MODSEQ (3352))",
+        b"23 (UID 47 MODSEQ (3353) FLAGS (\\Seen $Forwarded))",
+        b"24 (MODSEQ (3354) FLAGS () UID 48)",
+        b"3 (FLAGS (\\Flagged))",  # unsolicited, no UID
+        None,
+        (b"4 (UID 12 FLAGS (\\Draft) X-ODD {3}", b"abc"),
+        b")",
+        b"5 (UID 13 MODSEQ (7))",
+    ]
+    real = imap_parse.parse_fetch_response  # imapclient's
+    expected = real([d for d in data if d is not None], False, False)
+    assert imap_parse.fetch_uids(data) == {v[b"UID"] for v in expected.values() if b"UID" in v}
+    parsed: list[Any] = []
+
+    def counting(items: Any, *args: Any) -> Any:
+        parsed.extend(items)
+        return real(items, *args)
+
+    monkeypatch.setattr(imap_parse, "parse_fetch_response", counting)
+    assert imap_parse.fetch_uids(data) == {254, 47, 48, 12, 13}
+    assert parsed == [data[5], data[6]]
+
+
 def test_appenduid_and_internaldate() -> None:
     assert imap_parse.appenduid(b"[APPENDUID 7 42] Append completed.", 7) == 42
     assert imap_parse.appenduid(b"Append completed.", 7) is None
