@@ -54,15 +54,74 @@ def test_the_local_side_is_read_while_the_server_opens_the_folder(
     assert counts.flags_remote == 1, counts
 
 
+def test_the_worker_compares_and_a_helper_waits_for_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The comparison's large allocations are the worker's own (one malloc arena for
+    everything it does); only the SELECT goes to a helper, under the worker's name."""
+    world = renamed_locally(tmp_path)
+    threads: dict[str, threading.Thread] = {}
+    compare = MaildirFolder.changes_from
+
+    def spy(self: MaildirFolder, recorded: Callable[[], Iterable[tuple[MsgId, str]]]) -> Changes:
+        threads["compared"] = threading.current_thread()
+        found = compare(self, recorded)
+        assert found is not None
+        return found
+
+    monkeypatch.setattr(MaildirFolder, "changes_from", spy)
+    open_folder = world.remote.open_folder
+
+    def server(name: str) -> Folder:
+        threads["opened"] = threading.current_thread()
+        return open_folder(name)
+
+    monkeypatch.setattr(world.remote, "open_folder", server)
+    world.sync_folder()
+    assert threads["compared"] is threading.current_thread()
+    assert threads["opened"] is not threading.current_thread()
+    assert threads["opened"].name == threading.current_thread().name
+
+
+def test_a_server_that_cannot_open_the_folder_fails_it_after_the_comparison(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The helper's error ends the folder in the worker, and wins over a local one."""
+    world = renamed_locally(tmp_path)
+
+    def unreadable(self: MaildirFolder, recorded: object) -> Changes:
+        raise FolderError("cannot list cur/")
+
+    def missing(name: str) -> Folder:
+        raise FolderError("no such folder on the server")
+
+    monkeypatch.setattr(world.remote, "open_folder", missing)
+    with pytest.raises(FolderError, match="no such folder on the server"):
+        world.sync_folder()
+    monkeypatch.setattr(MaildirFolder, "changes_from", unreadable)
+    with pytest.raises(FolderError, match="no such folder on the server"):
+        world.sync_folder()
+
+
 def test_a_local_side_that_cannot_be_read_fails_the_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Read on the helper thread, its error still ends the folder in the worker."""
+    """Its error ends the folder, and the remote folder opened meanwhile is closed."""
     world = renamed_locally(tmp_path)
 
     def unreadable(self: MaildirFolder, recorded: object) -> Changes:
         raise FolderError("cannot list cur/")
 
     monkeypatch.setattr(MaildirFolder, "changes_from", unreadable)
+    open_folder = world.remote.open_folder
+    closed: list[str] = []
+
+    def watched(name: str) -> Folder:
+        folder = open_folder(name)
+        monkeypatch.setattr(folder, "close", lambda: closed.append(name))
+        return folder
+
+    monkeypatch.setattr(world.remote, "open_folder", watched)
     with pytest.raises(FolderError, match="cannot list cur/"):
         world.sync_folder()
+    assert closed == ["INBOX"]
