@@ -485,6 +485,16 @@ def _writer_lock(path: str) -> threading.RLock:
         return _writer_locks.setdefault(key, threading.RLock())
 
 
+# SQLite's page cache per connection, in KiB (its default is about 2 MB).  The
+# status is read a folder at a time, each page once (a folder's ids and flags,
+# its pairs), and by ids, whose lookups need only the upper levels of the
+# B-trees to stay cached; a default cache fills up in the first scan of a large
+# folder and stays allocated for the run: 2 MB of RSS per worker at 100,000
+# messages, for pages that are not read again.  The file's pages stay in the
+# system's cache, a read away.
+CACHE_KIB = 256
+
+
 def _connect(path: str, *, durable: bool, readonly: bool) -> sqlite3.Connection:
     if readonly:
         uri = "file:" + path + "?mode=ro"
@@ -496,6 +506,8 @@ def _connect(path: str, *, durable: bool, readonly: bool) -> sqlite3.Connection:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=" + ("FULL" if durable else "NORMAL"))
     db.execute("PRAGMA foreign_keys=ON")
+    if path != ":memory:":  # an in-memory database is nothing but its cache
+        db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     return db
 
 

@@ -6,6 +6,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,36 @@ def test_a_worker_waiting_to_write_goes_on_as_soon_as_the_other_commits(tmp_path
     """Not at SQLite's next poll of its lock (1, 2, 5, 10, 15 ms apart: 13 ms late here)."""
     path = str(tmp_path / "a.sqlite")
     assert min(_late_by(path, 0.02) for _ in range(3)) < 0.005
+
+
+def _sqlite_memory_used() -> Callable[[], int]:
+    """SQLite's own count of the memory it holds (the library _sqlite3 is linked to)."""
+    ctypes = pytest.importorskip("ctypes")
+    try:
+        lib = ctypes.CDLL("libsqlite3.so.0")
+    except OSError:
+        pytest.skip("no shared libsqlite3 to ask")
+    lib.sqlite3_memory_used.restype = ctypes.c_int64
+    used: Callable[[], int] = lib.sqlite3_memory_used
+    return used
+
+
+def test_reading_a_large_folder_leaves_little_in_the_page_cache(tmp_path: Path) -> None:
+    """A folder's ids and flags are read once per sync: a cache that kept the pages of
+    a large folder (2 MB by SQLite's default) would hold them for the whole run."""
+    used = _sqlite_memory_used()
+    path = str(tmp_path / "a.sqlite")
+    db = StatusDB(path, durable=False)
+    fid = db.ensure_folder("INBOX", "INBOX").id
+    with db.transaction() as tx:
+        tx.executemany(
+            "INSERT INTO messages (folder_id, local_id, remote_id, local_flags, remote_flags)"
+            " VALUES (?, ?, ?, 'S', 'S')",
+            ((fid, f"{n:010d}_1.1.host,U={n},FMD5={'0' * 32}", str(n)) for n in range(30_000)),
+        )
+    db.close()
+    again = StatusDB(path, durable=False)
+    before = used()
+    assert sum(1 for _ in again.flag_texts(fid, st.LOCAL)) == 30_000
+    grown = used() - before
+    assert grown < 512 * 1024, f"{grown} bytes stay in SQLite's cache"
