@@ -10,7 +10,10 @@ files a :class:`Spooled` placeholder where the bytes would be; it has the
 literal's length, which is all imapclient's parser checks.
 
 The spool file goes where the body is going (a Maildir's ``tmp/``, so that
-delivery is a rename), or is an anonymous temporary file.
+delivery is a rename), or is an anonymous temporary file.  Into a Maildir,
+every literal over ``SPOOL_INTO_MAILDIR`` goes that way: the file is the one
+the message would be written to anyway, so a batch holds in memory only its
+small messages instead of up to ``fetch_batch_bytes`` of attachments.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO
 
 from engine.content import CHUNK, HOLD_AT_MOST, FileBody, LfStream, Summary
+
+# Into a Maildir's tmp/ a spool file costs nothing more than writing the body
+# from memory later; messages with an attachment are over this, plain text is not.
+SPOOL_INTO_MAILDIR = 64 << 10
 
 _FILE_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 _count = itertools.count()
@@ -57,13 +64,15 @@ def release_untaken(data: Iterable[Any]) -> None:
 
 @contextlib.contextmanager
 def spooling(imap: imaplib.IMAP4, directory: str | None) -> Iterator[None]:
-    """While inside, literals over ``HOLD_AT_MOST`` go to spool files and imaplib
-    files a :class:`Spooled` for each; if reading fails, every one made is released."""
+    """While inside, literals over ``HOLD_AT_MOST`` (``SPOOL_INTO_MAILDIR`` into a
+    Maildir's ``tmp/``) go to spool files and imaplib files a :class:`Spooled` for
+    each; if reading fails, every one made is released."""
     created: list[FileBody] = []
     plain: Callable[[int], bytes] = type(imap).read.__get__(imap)
+    most = HOLD_AT_MOST if directory is None else SPOOL_INTO_MAILDIR
 
     def read(size: int) -> Any:
-        if size <= HOLD_AT_MOST:
+        if size <= most:
             return plain(size)
         body = spool(plain, size, directory)
         created.append(body)

@@ -116,6 +116,37 @@ def test_a_large_message_streams_down_into_the_maildir(
     assert again.ok and again.counts.changes == 0, again.counts
 
 
+def attachment_message(n: int) -> bytes:
+    """About 200 KB: a text part and a base64 attachment, as mail with one looks."""
+    head = f"From: a@example.org\r\nSubject: attachment {n}\r\nMessage-ID: <att{n}@test>\r\n\r\n"
+    line = (f"{n:04d}" * 19).encode() + b"\r\n"  # 76 characters, like base64
+    return head.encode() + line * (200_000 // len(line))
+
+
+def test_a_batch_of_attachments_goes_down_by_spool_files(
+    tmp_path: Path, dovecot: DovecotUser
+) -> None:
+    """Bodies bound for a Maildir are written into its tmp/ as they arrive once they
+    are larger than plain text: a batch (here 4 MB, the byte bound of one) does
+    not hold its attachments in memory, two workers' batches at once even less."""
+    client = dovecot.client()
+    sent = [attachment_message(n) for n in range(20)]
+    client.multiappend("INBOX", sent)
+    del sent
+    served = server_bodies(client, "INBOX")
+    settings = account(tmp_path / "Mail", tmp_path / "state", dovecot)
+    import engine.folder_work  # noqa: F401  (imported by the first sync that copies)
+
+    result, peak = run_traced(settings)
+
+    assert result.ok and result.counts.copied_to_local == 20, result
+    assert peak < (1 << 20), f"peak {peak} bytes for 20 messages of 200 KB"
+    inbox = tmp_path / "Mail" / "INBOX"
+    stored = sorted(digest(p.read_bytes()) for p in maildir_files(inbox))
+    assert stored == sorted(digest(to_lf(b)) for b in served)
+    assert os.listdir(inbox / "tmp") == []
+
+
 def test_a_large_message_streams_up_from_the_maildir(tmp_path: Path, dovecot: DovecotUser) -> None:
     client = dovecot.client()
     client.append("INBOX", small_message(1), [])
