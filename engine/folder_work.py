@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from engine.background import Background
 from engine.dry_run import EmptyFolder, report_plan
 from engine.errors import Aborted, MassDeleteError, UidValidityError
 from engine.events import SyncCounts, ThreadState
@@ -41,7 +42,7 @@ def sync_changed(
 ) -> SyncCounts:
     """Open both folders and sync them; FolderError (or a subclass) stops just this folder."""
     prepared = w.prepared.pop(pair, None)
-    ready: _LocalView | None = None
+    ready: Background[View] | None = None
     if prepared is not None and (prepared.record, prepared.stamps) == (record, stamps):
         local, ready = prepared.folder, prepared.view
     else:
@@ -75,7 +76,7 @@ def _open_remote(
     record: FolderRecord,
     stamps: dict[Side, str | None],
     local: Folder,
-    ready: _LocalView | None,
+    ready: Background[View] | None,
 ) -> tuple[Folder, View | None]:
     """The opened remote folder; for a Maildir, also the local side's view: worked
     out already (``ready``, see ``prepare``), else here while a helper thread waits
@@ -102,7 +103,7 @@ def _open_remote(
         return open_remote(), ready.result()
     if not hasattr(local, "read_names"):  # an IMAP local side would wait for a server too
         return open_remote(), None
-    opening = _Opening(open_remote)
+    opening = Background(open_remote, threading.current_thread().name)  # its trace lines
     try:
         view = _view(w, local, Side.LOCAL, record, stamps[Side.LOCAL], local.state())
     except BaseException:
@@ -111,41 +112,15 @@ def _open_remote(
     return opening.result(), view
 
 
-class _Opening:
-    """The remote folder's open (a SELECT, and the changes asked with it), on a
-    helper thread that bears the worker's name, so that its IMAP trace lines
-    are the worker's.  It touches neither the Maildir nor the status."""
-
-    def __init__(self, open_remote: Callable[[], Folder]) -> None:
-        self._folder: Folder | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._run,
-            args=(open_remote,),
-            name=threading.current_thread().name,
-            daemon=True,
-        )
-        self._thread.start()
-
-    def _run(self, open_remote: Callable[[], Folder]) -> None:
-        try:
-            self._folder = open_remote()
-        except BaseException as e:  # handed to the worker by result()
-            self._error = e
-
-    def result(self) -> Folder:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._folder is not None
-        return self._folder
-
-
 class Prepared:
     """A local folder opened, and its view being worked out, before its turn (``prepare``)."""
 
     def __init__(
-        self, record: FolderRecord, stamps: dict[Side, str | None], folder: Folder, view: _LocalView
+        self,
+        record: FolderRecord,
+        stamps: dict[Side, str | None],
+        folder: Folder,
+        view: Background[View],
     ) -> None:
         self.record, self.stamps, self.folder, self.view = record, stamps, folder, view
 
@@ -175,41 +150,12 @@ def prepare(
     if w.reader is None:
         w.reader = StatusDB(w.status.path, readonly=True)
     local = _open(w.local, pair.local, False, _since(w, record, stamps, Side.LOCAL))
-    view = _LocalView(replace(w, status=w.reader), local, record, stamps[Side.LOCAL])
-    w.prepared[pair] = Prepared(record, stamps, local, view)
+    reader = replace(w, status=w.reader)  # the worker's own connection is busy
 
+    def view() -> View:
+        return _view(reader, local, Side.LOCAL, record, stamps[Side.LOCAL], local.state())
 
-class _LocalView:
-    """A Maildir's view (its changes since the status, read from its names) of the
-    worker's next folder, worked out on a helper thread while the worker syncs
-    the current one (``prepare``).
-
-    It only reads, through the worker's read-only status connection.
-    """
-
-    def __init__(self, w: Worker, folder: Folder, record: FolderRecord, stamp: str | None):
-        self._view: View | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._run, args=(w, folder, record, stamp), name="local-view", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self, w: Worker, folder: Folder, record: FolderRecord, stamp: str | None) -> None:
-        try:
-            self._view = _view(w, folder, Side.LOCAL, record, stamp, folder.state())
-        except BaseException as e:  # handed to the worker by result()
-            self._error = e
-
-    def wait(self) -> None:
-        self._thread.join()
-
-    def result(self) -> View:
-        self.wait()
-        if self._error is not None:
-            raise self._error
-        assert self._view is not None
-        return self._view
+    w.prepared[pair] = Prepared(record, stamps, local, Background(view, "local-view"))
 
 
 def _finish(
