@@ -38,7 +38,6 @@ from engine.maildir_names import (
     unique_id,
 )
 from engine.maildir_stamps import Fingerprint, folder_stamp, names_fingerprint
-from engine.maildir_trash import Trash, trash_name
 from engine.maildir_write import Writes
 from engine.repository import (
     Changes,
@@ -79,23 +78,12 @@ def _is_maildir(path: str) -> bool:
 class MaildirFolder:
     """One Maildir; a worker's own handle, holding the last listing as a cache."""
 
-    def __init__(
-        self,
-        name: str,
-        path: str,
-        *,
-        infosep: str,
-        fsync: bool,
-        warn: Warn,
-        trash: Trash | None = None,
-    ) -> None:
+    def __init__(self, name: str, path: str, *, infosep: str, fsync: bool, warn: Warn) -> None:
         self.name = name
         self.path = path
         self._infosep = infosep
         self._writes = Writes(path, fsync)
         self._warn = warn
-        # Its repository's, emptied when that closes; a folder of its own empties its own.
-        self._trash, self._own_trash = trash or Trash(), trash is None
         self._fmd5 = folder_md5(name)
         self._index = Index(name, path, infosep, self._fmd5, warn)
 
@@ -234,8 +222,6 @@ class MaildirFolder:
             self.flush()
         finally:
             self._index.clear()
-            if self._own_trash:
-                self._trash.empty()
 
     # -- listing ---------------------------------------------------------------
 
@@ -289,18 +275,15 @@ class MaildirFolder:
         return True
 
     def _unlink(self, entry: Entry | None, touched: set[str]) -> bool:
-        """Remove one message: renamed into tmp/ now, unlinked by the trash's helper
-        thread meanwhile (see engine.maildir_trash); False if it was not there."""
+        """Remove one file; False if it was not there."""
         if entry is None:
             return False
-        source, target = self._file(entry), trash_name(self.path, entry.filename)
         try:
-            os.rename(source, target)
+            os.unlink(self._file(entry))
         except FileNotFoundError:
             return False
         except OSError as err:
-            raise _error(err, f"cannot delete {source}") from err
-        self._trash.discard(target)
+            raise _error(err, f"cannot delete {self._file(entry)}") from err
         self._index.removed(entry)
         touched.add(entry.subdir)
         return True
@@ -332,7 +315,6 @@ class MaildirRepository:
         self.fsync = fsync
         self.windows_compatible = windows_compatible
         self._warn = on_warning or _ignore
-        self._trash = Trash()  # the deleted files of all its folders (see ``close``)
 
     @property
     def nested(self) -> bool:
@@ -394,14 +376,12 @@ class MaildirRepository:
             infosep=infosep_for(self.windows_compatible),
             fsync=self.fsync,
             warn=self._warn,
-            trash=self._trash,
         )
         folder.remove_stale_tmp()
         return folder
 
     def close(self) -> None:
-        """Wait for the files its folders deleted to be unlinked."""
-        self._trash.empty()
+        pass
 
     def _walk(self, directory: str, prefix: list[str], names: list[str]) -> None:
         """Collect Maildirs below ``directory``; nested mode goes down the tree."""

@@ -209,7 +209,6 @@ def edit_local(root: Path, model: Model) -> None:
         data, flags = message("local", folder, n), frozenset("S" if n % 2 else "")
         box.append(Message(data, flags))
         model[folder][to_lf(data)] = flags
-    repo.close()  # the deleted files are unlinked by then
 
 
 def converged(root: Path, client: imapclient.IMAPClient, model: Model) -> list[str]:

@@ -141,8 +141,7 @@ def _change_both_sides(tmp: Path, client: imapclient.IMAPClient) -> None:
     client.delete_messages(uids[1])
     client.expunge()
     client.append("Archive", message("Archive", 9001))
-    repo = MaildirRepository("edit", str(tmp / "Mail"), sep=".")
-    box = repo.open_folder("Archive")
+    box = MaildirRepository("edit", str(tmp / "Mail"), sep=".").open_folder("Archive")
     listing = box.list_messages()
     unseen = [m for m in listing if "S" not in m.flags]
     box.set_flags(unseen[5].id, frozenset("S"), frozenset())
@@ -150,7 +149,6 @@ def _change_both_sides(tmp: Path, client: imapclient.IMAPClient) -> None:
     from engine.repository import Message
 
     box.append(Message(message("Archive", 9002), frozenset("F")))
-    repo.close()  # the deleted file is unlinked by then, not during the next run
 
 
 def _check_converged(tmp: Path, client: imapclient.IMAPClient, folder: str) -> None:

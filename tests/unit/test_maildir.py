@@ -20,7 +20,6 @@ from engine.errors import FolderError, MessageError
 from engine.imap_spool import spool
 from engine.maildir import MaildirFolder, MaildirRepository
 from engine.maildir_names import folder_md5
-from engine.maildir_trash import SUFFIX
 from engine.repository import Message
 
 DATA = b"From: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n"
@@ -416,35 +415,6 @@ def test_delete_finds_renamed_files_and_ignores_missing(box: MaildirFolder) -> N
     os.rename(os.path.join(box.path, "new", a), os.path.join(box.path, "cur", f"{a}:2,S"))
     box.delete([a, b, "never-there"])
     assert _files(box, "new") == _files(box, "cur") == []
-
-
-def test_deleted_files_leave_at_once_and_are_unlinked_by_a_helper(
-    repo: MaildirRepository, box: MaildirFolder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A deletion renames the file into tmp/ (no message there) and returns; the slow
-    unlink happens on the trash's thread, and closing the repository waits for it."""
-    a = str(box.append(Message(DATA, frozenset())))
-    b = str(box.append(Message(DATA, frozenset("S"))))
-    box.list_messages()
-    release = threading.Event()
-    unlinked: list[tuple[str, str]] = []
-    real = os.unlink
-
-    def slow(path: str) -> None:
-        release.wait(10)
-        unlinked.append((threading.current_thread().name, os.path.basename(path)))
-        real(path)
-
-    monkeypatch.setattr(os, "unlink", slow)
-    box.delete([a, b])
-    trashed = sorted([f"{a}{SUFFIX}", f"{b}:2,S{SUFFIX}"])
-    assert _files(box, "new") == _files(box, "cur") == [] and unlinked == []
-    assert _files(box, "tmp") == trashed
-    assert box.list_messages() == []
-    release.set()
-    repo.close()
-    assert _files(box, "tmp") == []
-    assert sorted(unlinked) == [("maildir-trash", name) for name in trashed]
 
 
 def test_another_handle_sees_the_same_ids(repo: MaildirRepository, box: MaildirFolder) -> None:
