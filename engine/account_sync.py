@@ -101,6 +101,7 @@ class AccountSync:
         self._ready = threading.Event()
         self._early: list[threading.Thread] = []
         self._early_states: dict[str, FolderState] = {}  # the local ones they went by
+        self._changed: set[FolderPair] = set()  # the folders that need opening
         self._folders = 0  # folder pairs this sync looks at
 
     def _reporter(self, emit: Emit) -> Reporter:
@@ -274,7 +275,8 @@ class AccountSync:
         for i, pair in enumerate(pairs, 1):
             self._jobs.put((i, pair))
         self._total = len(pairs)
-        extra = self._worker_count(sum(needs_sync(first, p) for p in pairs)) - 1
+        self._changed = {p for p in pairs if needs_sync(first, p)}
+        extra = self._worker_count(len(self._changed)) - 1
         threads = [self._thread(n + 2 + len(self._early)) for n in range(extra - len(self._early))]
         for t in threads:
             t.start()
@@ -357,17 +359,19 @@ class AccountSync:
         """Folders from ``jobs`` until none is left.  While there are more than enough
         for the other workers, the next one is taken early and its local side
         prepared while this one syncs (engine.folder_work.prepare)."""
-        job = _take(jobs)
+        job, wrote = _take(jobs), False
         try:
             while job is not None and not (self.cancel.is_set() or self._stop.is_set()):
                 following = _take(jobs) if jobs.qsize() >= 2 else None
-                if following is not None:
+                changed = job[1] in self._changed
+                if following is not None and changed and following[1] in self._changed:
                     prepare_next(w, following[1])
                 self._one_folder(w, job[1], job[0], total)
-                job = following or _take(jobs)
+                job, wrote = following or _take(jobs), wrote or changed
         finally:
             w.close_prepared()
-        w.status.checkpoint()  # while the other workers finish (see StatusDB.checkpoint)
+        if wrote:
+            w.status.checkpoint()  # while the other workers finish (see StatusDB.checkpoint)
 
     def _one_folder(self, w: Worker, pair: FolderPair, index: int, total: int) -> None:
         name = self.settings.name
