@@ -126,11 +126,8 @@ def test_the_sync_after_a_changing_one_opens_nothing(tmp_path: Path, dovecot: Do
     assert not [c for c in commands(lines) if c.startswith("SELECT")], commands(lines)
 
 
-def test_the_numbers_of_all_synced_folders_go_in_one_commit_at_the_end(
-    tmp_path: Path, dovecot: DovecotUser, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Every folder's numbers and stamps are written once, by the account, after the
-    last folder: not one commit per folder on a worker's way."""
+def flagged_in_two_folders(tmp_path: Path, dovecot: DovecotUser) -> AccountSettings:
+    """A synced account, then one message flagged on the server in INBOX and Archive."""
     client = dovecot.client()
     populate(client, 5)
     settings = account(tmp_path, dovecot)
@@ -138,6 +135,15 @@ def test_the_numbers_of_all_synced_folders_go_in_one_commit_at_the_end(
     for folder in ("INBOX", "Archive"):
         client.select_folder(folder)
         client.add_flags(sorted(client.search())[1], [b"\\Flagged"])
+    return settings
+
+
+def test_the_numbers_of_all_synced_folders_go_in_one_commit_at_the_end(
+    tmp_path: Path, dovecot: DovecotUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every folder's numbers and stamps are written once, by the account, after the
+    last folder: not one commit per folder on a worker's way."""
+    settings = flagged_in_two_folders(tmp_path, dovecot)
     written: list[list[int]] = []
     real = StatusDB.finish_folders
 
@@ -161,13 +167,7 @@ def test_each_worker_checkpoints_the_status_when_it_runs_out_of_folders(
     """A worker that synced a changed folder copies the WAL into the status file when
     it is done, before the account's last commit, so the last close has little left
     to copy; a run that changed nothing checkpoints nothing."""
-    client = dovecot.client()
-    populate(client, 5)
-    settings = account(tmp_path, dovecot)
-    traced(settings)
-    for folder in ("INBOX", "Archive"):
-        client.select_folder(folder)
-        client.add_flags(sorted(client.search())[1], [b"\\Flagged"])
+    settings = flagged_in_two_folders(tmp_path, dovecot)
     steps: list[str] = []
     checkpoint, finish = StatusDB.checkpoint, StatusDB.finish_folders
 

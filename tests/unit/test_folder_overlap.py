@@ -83,14 +83,16 @@ def test_the_worker_compares_and_a_helper_waits_for_the_server(
     assert threads["opened"].name == threading.current_thread().name
 
 
+def unreadable(self: MaildirFolder, recorded: object) -> Changes:
+    """A Maildir comparison that fails."""
+    raise FolderError("cannot list cur/")
+
+
 def test_a_server_that_cannot_open_the_folder_fails_it_after_the_comparison(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The helper's error ends the folder in the worker, and wins over a local one."""
     world = renamed_locally(tmp_path)
-
-    def unreadable(self: MaildirFolder, recorded: object) -> Changes:
-        raise FolderError("cannot list cur/")
 
     def missing(name: str) -> Folder:
         raise FolderError("no such folder on the server")
@@ -108,9 +110,6 @@ def test_a_local_side_that_cannot_be_read_fails_the_folder(
 ) -> None:
     """Its error ends the folder, and the remote folder opened meanwhile is closed."""
     world = renamed_locally(tmp_path)
-
-    def unreadable(self: MaildirFolder, recorded: object) -> Changes:
-        raise FolderError("cannot list cur/")
 
     monkeypatch.setattr(MaildirFolder, "changes_from", unreadable)
     open_folder = world.remote.open_folder
