@@ -26,7 +26,7 @@ from engine.events import (
     SyncCounts,
     ThreadState,
 )
-from engine.folder_sync import Worker, needs_sync, prepare_next, sync_folder
+from engine.folder_sync import Worker, needs_sync, sync_folder
 from engine.folders import FolderMatch, FolderPair, SideView, match_folders
 from engine.imap_trace import Trace
 from engine.report import Reporter
@@ -356,20 +356,14 @@ class AccountSync:
             report.state(ThreadState.TERMINATED)
 
     def _work(self, w: Worker, jobs: queue.Queue[tuple[int, FolderPair]], total: int) -> None:
-        """Folders from ``jobs`` until none is left.  While there are more than enough
-        for the other workers, the next one is taken early and its local side
-        prepared while this one syncs (engine.folder_work.prepare)."""
-        job, wrote = _take(jobs), False
-        try:
-            while job is not None and not (self.cancel.is_set() or self._stop.is_set()):
-                following = _take(jobs) if jobs.qsize() >= 2 else None
-                changed = job[1] in self._changed
-                if following is not None and changed and following[1] in self._changed:
-                    prepare_next(w, following[1])
-                self._one_folder(w, job[1], job[0], total)
-                job, wrote = following or _take(jobs), wrote or changed
-        finally:
-            w.close_prepared()
+        wrote = False
+        while not (self.cancel.is_set() or self._stop.is_set()):
+            try:
+                index, pair = jobs.get_nowait()
+            except queue.Empty:
+                break
+            self._one_folder(w, pair, index, total)
+            wrote = wrote or pair in self._changed
         if wrote:
             w.status.checkpoint()  # while the other workers finish (see StatusDB.checkpoint)
 
@@ -409,13 +403,6 @@ class AccountSync:
             if self.result.error is None:
                 self.result.error = str(e)
         self._stop.set()
-
-
-def _take(jobs: queue.Queue[tuple[int, FolderPair]]) -> tuple[int, FolderPair] | None:
-    try:
-        return jobs.get_nowait()
-    except queue.Empty:
-        return None
 
 
 def summary(result: AccountResult, folders: int, dry_run: bool = False) -> str:

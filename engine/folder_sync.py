@@ -25,7 +25,6 @@ from engine.sides import Policy, Side
 from engine.status import Finished, FolderRecord, StatusDB
 
 if TYPE_CHECKING:
-    from engine.folder_work import Prepared
     from engine.settle import Unsettled
 
 
@@ -47,19 +46,6 @@ class Worker:
     # Where a folder's numbers go when its sync ends, for the account to record them
     # all in one commit (shared); None: each is recorded at once.
     finished: list[Finished] | None = None
-    # Local folders opened ahead of their turn (engine.folder_work.prepare), and the
-    # read-only status connection their views read through.
-    prepared: dict[FolderPair, Prepared] = field(default_factory=dict)
-    reader: StatusDB | None = None
-
-    def close_prepared(self) -> None:
-        """Close what was prepared and not used, and the reader."""
-        prepared, self.prepared = list(self.prepared.values()), {}
-        for p in prepared:
-            p.close()
-        if self.reader is not None:
-            self.reader.close()
-            self.reader = None
 
     def stamps(self, pair: FolderPair) -> dict[Side, str | None]:
         local = self.states.get(Side.LOCAL, {}).get(pair.local)
@@ -82,17 +68,6 @@ def sync_folder(w: Worker, pair: FolderPair) -> SyncCounts:
     from engine.folder_work import sync_changed
 
     return sync_changed(w, pair, report, record, stamps)
-
-
-def prepare_next(w: Worker, pair: FolderPair) -> None:
-    """Before this worker syncs its current folder: start on ``pair``'s local side if
-    ``pair`` will need syncing (see engine.folder_work.prepare); writes nothing."""
-    record = w.status.folder(pair.local, pair.remote)
-    if record is None or pair.create_local or not _needs_sync(w, record, w.stamps(pair)):
-        return
-    from engine.folder_work import prepare
-
-    prepare(w, pair, record, w.stamps(pair))
 
 
 def needs_sync(w: Worker, pair: FolderPair) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from engine.background import Background
@@ -41,21 +40,14 @@ def sync_changed(
     stamps: dict[Side, str | None],
 ) -> SyncCounts:
     """Open both folders and sync them; FolderError (or a subclass) stops just this folder."""
-    prepared = w.prepared.pop(pair, None)
-    ready: Background[View] | None = None
-    if prepared is not None and (prepared.record, prepared.stamps) == (record, stamps):
-        local, ready = prepared.folder, prepared.view
-    else:
-        if prepared is not None:
-            prepared.close()
-        local = _open(
-            w.local,
-            pair.local,
-            w.options.dry_run and pair.create_local,
-            _since(w, record, stamps, Side.LOCAL),
-        )
+    local = _open(
+        w.local,
+        pair.local,
+        w.options.dry_run and pair.create_local,
+        _since(w, record, stamps, Side.LOCAL),
+    )
     try:
-        remote, local_view = _open_remote(w, pair, record, stamps, local, ready)
+        remote, local_view = _open_remote(w, pair, record, stamps, local)
         try:
             folders = {Side.LOCAL: local, Side.REMOTE: remote}
             counts, clean, before = _sync_open(w, report, record, folders, stamps, local_view)
@@ -64,8 +56,6 @@ def sync_changed(
         finally:
             remote.close()
     finally:
-        if ready is not None:
-            ready.wait()  # done with the folder before it is closed
         local.close()
     return counts
 
@@ -76,11 +66,9 @@ def _open_remote(
     record: FolderRecord,
     stamps: dict[Side, str | None],
     local: Folder,
-    ready: Background[View] | None,
 ) -> tuple[Folder, View | None]:
-    """The opened remote folder; for a Maildir, also the local side's view: worked
-    out already (``ready``, see ``prepare``), else here while a helper thread waits
-    for the server's answer to the SELECT.
+    """The opened remote folder; for a Maildir, also the local side's view, worked out
+    here while a helper thread waits for the server's answer to the SELECT.
 
     The roles are not the other way round because of the C allocator: glibc
     gives each thread a malloc arena of its own, and what one thread frees
@@ -99,8 +87,6 @@ def _open_remote(
             _since(w, record, stamps, Side.REMOTE),
         )
 
-    if ready is not None:
-        return open_remote(), ready.result()
     if not hasattr(local, "read_names"):  # an IMAP local side would wait for a server too
         return open_remote(), None
     opening = Background(open_remote, threading.current_thread().name)  # its trace lines
@@ -110,52 +96,6 @@ def _open_remote(
         opening.result().close()  # the remote side's error first, as when it opened first
         raise
     return opening.result(), view
-
-
-class Prepared:
-    """A local folder opened, and its view being worked out, before its turn (``prepare``)."""
-
-    def __init__(
-        self,
-        record: FolderRecord,
-        stamps: dict[Side, str | None],
-        folder: Folder,
-        view: Background[View],
-    ) -> None:
-        self.record, self.stamps, self.folder, self.view = record, stamps, folder, view
-
-    def close(self) -> None:
-        """Not used after all (the folder's turn did not come, or found it changed)."""
-        try:
-            self.view.wait()
-        finally:
-            self.folder.close()
-
-
-def prepare(
-    w: Worker, pair: FolderPair, record: FolderRecord, stamps: dict[Side, str | None]
-) -> None:
-    """Start on the Maildir side of the worker's next folder while it syncs this one.
-
-    A folder's local view (a directory read and a comparison with the status:
-    some 8 ms of CPU for 6,000 messages, more when the other worker competes
-    for the interpreter) otherwise waits for its turn; started now, it runs
-    while this folder's worker waits for the server, whose writes take far
-    longer.  It reads the status through a read-only connection of its own
-    (``Worker.reader``), as the worker's own is busy with this folder.
-    """
-    if w.options.dry_run or w.options.full or not hasattr(w.local, "names_fingerprint"):
-        return  # a dry run's status is a private copy in memory; --full lists everything;
-        # an IMAP local side would have to select the folder on the busy connection
-    if w.reader is None:
-        w.reader = StatusDB(w.status.path, readonly=True)
-    local = _open(w.local, pair.local, False, _since(w, record, stamps, Side.LOCAL))
-    reader = replace(w, status=w.reader)  # the worker's own connection is busy
-
-    def view() -> View:
-        return _view(reader, local, Side.LOCAL, record, stamps[Side.LOCAL], local.state())
-
-    w.prepared[pair] = Prepared(record, stamps, local, Background(view, "local-view"))
 
 
 def _finish(

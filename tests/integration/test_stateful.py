@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +15,10 @@ from engine.account_sync import AccountResult, sync_account
 from engine.events import discard
 from engine.imap import ImapRepository
 from engine.imap_connect import Client
-from engine.maildir import MaildirRepository
 from engine.settings import AccountSettings
 from engine.status import Pair, StatusDB
 from tests.fixtures.dovecot import DovecotUser
-from tests.integration.test_sync import FOLDERS, account, message, populate
+from tests.integration.test_sync import account, message, populate
 
 pytestmark = pytest.mark.dovecot
 
@@ -248,38 +246,6 @@ def test_a_second_connection_logs_in_during_the_list_when_the_maildir_shows_work
 
     assert result.ok and result.counts.deleted_local == 1, result.counts
     assert "acct.2" not in alive_at_list[0], alive_at_list
-
-
-def test_the_next_folders_maildir_is_read_while_this_one_syncs(
-    tmp_path: Path, dovecot: DovecotUser, settled: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """One worker, every folder changed in the Maildir: the next folder is opened and
-    its local view started before this one's changes go to the server, and that view
-    is the one used when its turn comes (each folder opened once)."""
-    settings = synced_twice(tmp_path, dovecot, 10)
-    settings = replace(settings, remote=replace(settings.remote, maxconnections=1))
-    for folder in FOLDERS:
-        cur = tmp_path / "Mail" / folder.replace("/", ".") / "cur"
-        name = sorted(p.name for p in cur.iterdir() if "F" not in p.name.partition(":2,")[2])[0]
-        (cur / name).rename(cur / (name + "F" if ":2," in name else name + ":2,F"))
-    events: list[str] = []
-    real = MaildirRepository.open_folder
-
-    def spy(self: MaildirRepository, name: str) -> Any:
-        events.append(f"open {name}")
-        return real(self, name)
-
-    monkeypatch.setattr(MaildirRepository, "open_folder", spy)
-
-    result = sync_account(settings, discard, trace=events.append)
-
-    assert result.ok and result.counts.flags_remote == len(FOLDERS), result.counts
-    opened = [e for e in events if e.startswith("open ")]
-    assert sorted(opened) == sorted(f"open {f}" for f in FOLDERS), opened
-    first_store = next(i for i, e in enumerate(events) if " UID STORE " in e)
-    assert len([e for e in events[:first_store] if e.startswith("open ")]) == 2, events
-    again, lines = traced(settings)
-    assert again.ok and not [c for c in commands(lines) if c.startswith("SELECT")], lines
 
 
 def test_server_changes_read_only_the_status_rows_they_name(
