@@ -111,13 +111,12 @@ def flags_text(flags: Iterable[str]) -> str:
 class StatusDB:
     """One connection to an account's status file."""
 
-    def __init__(self, path: str, *, durable: bool = True, readonly: bool = False) -> None:
+    def __init__(self, path: str, *, durable: bool = True) -> None:
         self.path = path
         self._writing = writer_lock(path)
         try:
-            self._db = connect(path, durable=durable, readonly=readonly)
-            if not readonly:
-                migrate(self._db)
+            self._db = connect(path, durable=durable)
+            migrate(self._db)
         except sqlite3.Error as e:
             raise AccountError(f"status database {path}: {e}") from e
 

@@ -87,16 +87,12 @@ def writer_lock(path: str) -> threading.RLock:
 CACHE_KIB = 256
 
 
-def connect(path: str, *, durable: bool, readonly: bool) -> sqlite3.Connection:
-    if readonly:
-        uri = "file:" + path + "?mode=ro"
-        db = sqlite3.connect(uri, uri=True, timeout=60, check_same_thread=False)
-    else:
-        if path != ":memory:":
-            _create_private(path)
-        db = sqlite3.connect(path, timeout=60, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=" + ("FULL" if durable else "NORMAL"))
+def connect(path: str, *, durable: bool) -> sqlite3.Connection:
+    if path != ":memory:":
+        _create_private(path)
+    db = sqlite3.connect(path, timeout=60, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=" + ("FULL" if durable else "NORMAL"))
     db.execute("PRAGMA foreign_keys=ON")
     if path != ":memory:":  # an in-memory database is nothing but its cache
         db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
