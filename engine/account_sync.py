@@ -33,7 +33,7 @@ from engine.report import Reporter
 from engine.repository import FolderState, Repository
 from engine.settings import AccountSettings, ImapSettings, MaildirSettings
 from engine.sides import Policy, Side
-from engine.status import Finished, StatusDB, snapshot
+from engine.status import Finished, FolderRecord, StatusDB, snapshot
 from engine.stores import connections, may_delete, open_store, writable
 
 if TYPE_CHECKING:
@@ -148,19 +148,19 @@ class AccountSync:
         status = open_status(self.settings)
         local, remote = self._stores()
         try:
-            self._start_early(local, status)
-            match = self._match(local, remote, status)
+            records = status.folders()  # read once: for the early workers and the match
+            self._start_early(local, records)
+            match = self._match(local, remote, records)
             self._folders = len(match.pairs)
             self.report.emit(AccountStarted(self.settings.name, len(match.pairs)))
             self._create_folders(match.pairs, local, remote)
             self._states = self._folder_states(match.pairs, local, remote)
-            done = False
             try:
                 self._sync_folders(match.pairs, self._worker(local, remote, status, self.report))
-                done = True
-            finally:
-                if not done and self._finished:  # the folders done before the error
+            except BaseException:
+                if self._finished:  # the folders done before the error
                     status.finish_folders(self._finished)
+                raise
             if not self.options.dry_run:
                 remote.close()  # its LOGOUT need not wait for the Maildir stamps to settle
                 self._settle(local, status)
@@ -227,7 +227,9 @@ class AccountSync:
 
     # -- folders ---------------------------------------------------------------
 
-    def _match(self, local: Repository, remote: Repository, status: StatusDB) -> FolderMatch:
+    def _match(
+        self, local: Repository, remote: Repository, records: list[FolderRecord]
+    ) -> FolderMatch:
         self.report.state(ThreadState.CONNECTING)
         remote_names = remote.list_folders()
         local_names = local.list_folders()
@@ -243,7 +245,7 @@ class AccountSync:
                 s.remote.rules,
                 s.remote.createfolders and writable(s.remote),
             ),
-            [(f.local_name, f.remote_name) for f in status.folders()],
+            [(f.local_name, f.remote_name) for f in records],
             self.options.folders,
         )
         for warning in match.warnings:
@@ -295,7 +297,7 @@ class AccountSync:
             daemon=True,
         )
 
-    def _start_early(self, local: Repository, status: StatusDB) -> None:
+    def _start_early(self, local: Repository, records: list[FolderRecord]) -> None:
         """Extra workers that log in while the first connection lists the server, when
         the local side alone shows enough changed folders to keep them busy.
 
@@ -307,7 +309,6 @@ class AccountSync:
         s = self.settings
         if s.options.dry_run or s.options.folders or not isinstance(s.local, MaildirSettings):
             return  # an IMAP local side would need a server's answer to tell
-        records = status.folders()
         try:
             states = self._early_states = local.folder_states([r.local_name for r in records])
         except FolderError:

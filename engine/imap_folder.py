@@ -66,7 +66,6 @@ class ImapFolder:
         STATUS instead (see ``_refreshed``).
         """
         modseq, self._expect, self._prefetched = self._expect, None, None
-        state = None
         if modseq is not None and self._repo.has_capability("CONDSTORE"):
             state = self._refreshed(modseq)
             if state is None:
@@ -380,8 +379,7 @@ class ImapFolder:
         """Forget the folder (sending any deletions held back first); the selection
         stays until another folder is selected."""
         try:
-            if self._deletions:
-                self.flush()
+            self.flush()
         finally:
             self._closed = True
 
