@@ -21,7 +21,7 @@ from typing import Any
 
 from engine import imap_parse, imap_pipeline, imap_state, imap_utf7
 from engine.errors import FolderError, SyncError
-from engine.imap_connect import Client, connect, describe
+from engine.imap_connect import Client, Listed, connect, describe
 from engine.imap_folder import ImapFolder
 from engine.imap_spool import release_untaken, spooling
 from engine.imap_trace import Trace
@@ -136,7 +136,10 @@ class ImapRepository:
         the server offers LIST-STATUS, and keeps it for :meth:`folder_states`.
         """
         self._listed_states = {}
-        if with_status and self.has_capability("LIST-STATUS"):
+        ahead = self._listed_ahead() if with_status else None
+        if ahead is not None:
+            entries, self._listed_states = ahead.entries, ahead.states
+        elif with_status and self.has_capability("LIST-STATUS"):
             condstore = self.has_capability("CONDSTORE")
             entries, self._listed_states = self.run(
                 "LIST", None, lambda c: imap_state.list_status(c, condstore)
@@ -153,6 +156,12 @@ class ImapRepository:
         if self._sep is None:
             self._sep = "/"  # a flat server (NIL delimiter): never split names
         return out
+
+    def _listed_ahead(self) -> Listed | None:
+        """The LIST-STATUS an early connection asked while blinken loaded, once, if fresh."""
+        client = self.client()
+        ahead, client.listed = client.listed, None
+        return ahead if ahead is not None and ahead.fresh() else None
 
     def _decoded(self, wire: str) -> str:
         try:

@@ -15,13 +15,15 @@ import re
 import socket
 import ssl
 import subprocess
+import time
 from dataclasses import replace
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from engine import imap_auth, imap_compress, imap_early, imap_tls
+from engine import imap_auth, imap_compress, imap_early, imap_state, imap_tls
 from engine.errors import AccountError, ConnectionFailed
 from engine.imap_library import imap4, imapclient, tls
 from engine.imap_trace import ProtocolTracer, Trace
+from engine.repository import FolderState
 from engine.settings import ImapSettings
 
 if TYPE_CHECKING:
@@ -159,6 +161,7 @@ class Client(imapclient.IMAPClient):  # type: ignore[misc]
 
     enabled: frozenset[str] = frozenset()  # what ENABLE turned on after login
     compressed: Any = None  # the inflating reader once COMPRESS=DEFLATE is on
+    listed: Listed | None = None  # a LIST-STATUS asked while blinken was loading
 
     def __init__(
         self,
@@ -242,6 +245,18 @@ def is_loopback(host: str) -> bool:
 
 
 Opened = tuple[Client, tuple[imap_tls.Pin, ...], "ssl.SSLContext | None"]
+LISTED_FRESH_FOR = 5.0  # seconds a listing asked ahead stands for the server's state
+
+
+class Listed(NamedTuple):
+    """A LIST-STATUS answer (``imap_state.list_status``) and when it came."""
+
+    at: float  # time.monotonic()
+    entries: list[Any]
+    states: dict[str, FolderState]
+
+    def fresh(self) -> bool:
+        return time.monotonic() - self.at <= LISTED_FRESH_FOR
 
 
 def connect(settings: ImapSettings, trace: Trace | None = None) -> Client:
@@ -257,18 +272,43 @@ def connect(settings: ImapSettings, trace: Trace | None = None) -> Client:
 def open_early(settings: ImapSettings, log_in: bool) -> None:
     """Start connecting now, and logging in if ``log_in`` (a password that asks
     nobody anything), for the first :func:`connect` to these settings to take
-    (:mod:`engine.imap_early`).  Not through a tunnel, whose command may ask."""
+    (:mod:`engine.imap_early`).  Not through a tunnel, whose command may ask.
+
+    Logged in, it lists the folders with their states too (see :func:`_list_ahead`).
+    """
     if settings.tunnel:
         return
 
     def open_() -> Client | Opened:
         opened = _opened(settings, None)
-        return _logged_in(settings, *opened) if log_in else opened
+        if not log_in:
+            return opened
+        client = _logged_in(settings, *opened)
+        _list_ahead(client)
+        return client
 
     def close(early: Client | Opened) -> None:
         (early if isinstance(early, Client) else early[0]).quiet_logout()
 
     imap_early.start(settings.name, _endpoint(settings), open_, close)
+
+
+def _list_ahead(client: Client) -> None:
+    """LIST-STATUS right after an early login, kept for the sync's first LIST.
+
+    That LIST is the first thing a sync asks, and after another client's
+    changes it is a slow one: the server looks at every changed folder again
+    (Dovecot: 60-80 ms at 50,000 messages).  Asked here, the server does that
+    while Python imports the rest of blinken.  A failure leaves nothing kept:
+    the sync then asks as it always has, and meets a broken connection there.
+    """
+    if not client.has_capability("LIST-STATUS"):
+        return
+    try:
+        condstore = client.has_capability("CONDSTORE")
+        client.listed = Listed(time.monotonic(), *imap_state.list_status(client, condstore))
+    except (OSError, imaplib.IMAP4.error):
+        client.listed = None
 
 
 def _endpoint(settings: ImapSettings) -> tuple[object, ...]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import imap_connect, imap_early
+from engine import imap_connect, imap_early, imap_state
 from engine.errors import AuthenticationError, ConnectionFailed
 from engine.imap import ImapRepository
 from tests.fixtures.dovecot import DovecotUser
@@ -41,6 +41,34 @@ def test_the_first_connect_takes_the_early_login(
     assert fresh == []
     assert "INBOX" in ImapRepository(settings).list_folders()  # the second opens its own
     assert fresh == ["x"]
+
+
+def test_the_early_login_lists_ahead_for_the_first_list(
+    dovecot: DovecotUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first LIST with states is answered from the one the opening asked; it
+    is taken once, and only while fresh."""
+    dovecot.client().append("INBOX", message("INBOX", 1))
+    settings = dovecot.settings()
+    imap_connect.open_early(settings, log_in=True)
+    waited(settings.name)
+    asked: list[str] = []
+    real = imap_state.list_status
+    who = threading.current_thread
+    monkeypatch.setattr(imap_state, "list_status", lambda *a: asked.append(who().name) or real(*a))
+    repo = ImapRepository(settings)
+    names = repo.list_folders()
+    assert asked == [] and "INBOX" in names
+    assert repo.folder_states(["INBOX"])["INBOX"].messages == 1
+    repo.list_folders()
+    assert asked == [who().name]
+    repo.close()
+
+    imap_connect.open_early(settings, log_in=True)
+    waited(settings.name)
+    monkeypatch.setattr(imap_connect, "LISTED_FRESH_FOR", -1.0)
+    ImapRepository(settings).list_folders()
+    assert asked == [who().name, "opening", who().name]  # asked ahead, but too old
 
 
 def test_without_log_in_only_the_connection_is_early(dovecot: DovecotUser) -> None:
@@ -85,14 +113,15 @@ def test_an_early_failure_is_the_usual_error_once(dovecot: DovecotUser) -> None:
 
 WHO_OPENED = """\
 import runpy, sys, threading
-from engine import imap_connect
+from engine import imap_connect, imap_state
 seen = []
-for name in ("_opened", "_logged_in"):
-    real = getattr(imap_connect, name)
+spied = [(imap_connect, "_opened"), (imap_connect, "_logged_in"), (imap_state, "list_status")]
+for module, name in spied:
+    real = getattr(module, name)
     def spy(*a, _real=real, _name=name):
         seen.append(_name + "@" + threading.current_thread().name)
         return _real(*a)
-    setattr(imap_connect, name, spy)
+    setattr(module, name, spy)
 sys.argv = ["blinken", *sys.argv[1:]]
 try:
     runpy.run_module("blinken", run_name="__main__", alter_sys=True)
@@ -109,12 +138,18 @@ def who_opened(config: Path, *args: str) -> list[str]:
 def test_a_run_logs_in_while_it_loads_unless_it_traces(
     tmp_path: Path, dovecot: DovecotUser
 ) -> None:
-    """With the password in the config, the whole login happens on the opening thread;
-    ``-d imap`` wants the greeting in its trace, so it connects the usual way."""
+    """With the password in the config, the whole login happens on the opening thread,
+    and the sync's LIST-STATUS too; ``-d imap`` wants the greeting in its trace, so it
+    connects the usual way."""
     dovecot.client().append("INBOX", message("INBOX", 1))
     config = write_config(tmp_path, dovecot)
-    assert who_opened(config) == ["_opened@opening", "_logged_in@opening"]
-    assert who_opened(config, "-d", "imap") == ["_opened@Work", "_logged_in@Work"]
+    early = ["_opened@opening", "_logged_in@opening", "list_status@opening"]
+    assert who_opened(config) == early
+    assert who_opened(config, "-d", "imap") == [
+        "_opened@Work",
+        "_logged_in@Work",
+        "list_status@Work",
+    ]
     assert (tmp_path / "Mail" / "INBOX" / "cur").exists()
 
 
@@ -126,7 +161,7 @@ def test_a_password_from_code_is_asked_for_by_the_sync(
         f"remotepass = {dovecot.password}", f"remotepasseval = {dovecot.password!r}"
     )
     config.write_text(text)
-    assert who_opened(config) == ["_opened@opening", "_logged_in@Work"]
+    assert who_opened(config) == ["_opened@opening", "_logged_in@Work", "list_status@Work"]
 
 
 COLLECTIONS = """\
