@@ -192,7 +192,7 @@ def _view(
         return Changes([], set())
     compare = getattr(folder, "changes_from", None)  # a Maildir: its names against the status
     if compare is not None:
-        found: Changes | None = compare(lambda: w.status.flag_texts(record.id, side.value))
+        found: Changes | None = compare(w.status.recorded_names(record.id, side.value))
         if found is not None:
             return found
     modseq = record.highestmodseq(side.value)

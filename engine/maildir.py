@@ -23,6 +23,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
 from engine.errors import AccountError, FolderError, MessageError
 from engine.flags import to_letters
+from engine.maildir_compare import Recorded
 from engine.maildir_files import _error, _fsync_dir, _place, read_body, remove_untouched
 from engine.maildir_index import Entry, Index
 from engine.maildir_names import (
@@ -110,7 +111,7 @@ class MaildirFolder:
         files are found under the names those imply, without a directory read."""
         self._index.expect(recorded)
 
-    def changes_from(self, recorded: Callable[[], Iterable[tuple[MsgId, str]]]) -> Changes | None:
+    def changes_from(self, recorded: Recorded) -> Changes | None:
         """The folder's changes since the status was written, from one read of its
         names (see ``Index.compare``): a resync after a mail reader renamed or
         deleted a few files parses those few names, not the whole folder."""

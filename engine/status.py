@@ -27,6 +27,7 @@ from engine.status_file import MIGRATIONS as MIGRATIONS  # re-exported, as befor
 from engine.status_file import SCHEMA_VERSION as SCHEMA_VERSION
 from engine.status_file import connect, writer_lock
 from engine.status_file import migrate as migrate
+from engine.status_recorded import RecordedNames
 
 LOCAL = "local"
 REMOTE = "remote"
@@ -281,22 +282,18 @@ class StatusDB:
         return int(row[0]), int(row[1])
 
     def ids(self, folder_id: int, side: str) -> list[MsgId]:
-        """Every id recorded on ``side`` (``LOCAL`` or ``REMOTE``), without flags."""
-        return [id for (id,) in self._recorded(folder_id, side, with_flags=False)]
-
-    def flag_texts(self, folder_id: int, side: str) -> Iterator[tuple[MsgId, str]]:
-        """Every id recorded on ``side`` with its flags as stored (sorted letters):
-        what a Maildir compares its file names with, one row at a time."""
-        return iter(self._recorded(folder_id, side, with_flags=True))
-
-    def _recorded(self, folder_id: int, side: str, *, with_flags: bool) -> sqlite3.Cursor:
-        """``side``'s recorded ids (its index alone answers when no flags are asked for)."""
-        prefix = "local" if side == LOCAL else "remote"
-        columns = f"{prefix}_id, {prefix}_flags" if with_flags else f"{prefix}_id"
-        return self._db.execute(
-            f"SELECT {columns} FROM messages WHERE folder_id = ? AND {prefix}_id IS NOT NULL",
+        """Every id recorded on ``side`` (``LOCAL`` or ``REMOTE``), from its index alone."""
+        column = "local_id" if side == LOCAL else "remote_id"
+        rows = self._db.execute(
+            f"SELECT {column} FROM messages WHERE folder_id = ? AND {column} IS NOT NULL",
             (folder_id,),
         )
+        return [id for (id,) in rows]
+
+    def recorded_names(self, folder_id: int, side: str) -> RecordedNames:
+        """``side``'s recorded ids as the file names their flags imply: what a Maildir
+        compares its names with (engine.maildir_compare)."""
+        return RecordedNames(self._db, folder_id, "local" if side == LOCAL else "remote")
 
     def pending(self, folder_id: int) -> list[Pending]:
         rows = self._db.execute(

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
 
 from engine.errors import FolderError
 from engine.maildir import MaildirFolder
-from engine.repository import Changes, Folder, MsgId
+from engine.maildir_compare import Recorded
+from engine.repository import Changes, Folder
 from tests.unit.test_settle_maildir import World, settled
 
 
@@ -33,7 +33,7 @@ def test_the_local_side_is_read_while_the_server_opens_the_folder(
     compared = threading.Event()
     compare = MaildirFolder.changes_from
 
-    def spy(self: MaildirFolder, recorded: Callable[[], Iterable[tuple[MsgId, str]]]) -> Changes:
+    def spy(self: MaildirFolder, recorded: Recorded) -> Changes:
         found = compare(self, recorded)
         compared.set()
         assert found is not None
@@ -63,7 +63,7 @@ def test_the_worker_compares_and_a_helper_waits_for_the_server(
     threads: dict[str, threading.Thread] = {}
     compare = MaildirFolder.changes_from
 
-    def spy(self: MaildirFolder, recorded: Callable[[], Iterable[tuple[MsgId, str]]]) -> Changes:
+    def spy(self: MaildirFolder, recorded: Recorded) -> Changes:
         threads["compared"] = threading.current_thread()
         found = compare(self, recorded)
         assert found is not None

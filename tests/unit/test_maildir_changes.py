@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from engine import maildir_index
 from engine.flags import LETTERS
 from engine.maildir import MaildirFolder, MaildirRepository
+from engine.maildir_compare import RecordedPairs
 from engine.planner import Side, as_listing
 from engine.status import Pair
 
@@ -81,7 +82,7 @@ def test_status_plus_changes_is_the_scanned_listing(
     recorded.append(("1.gone.host", "S"))
     scanned = {(m.id, m.flags) for m in _open(Path(folder.path).parent, []).list_messages()}
 
-    changes = folder.changes_from(lambda: recorded)
+    changes = folder.changes_from(RecordedPairs(recorded))
 
     assert changes is not None
     pairs = [Pair(id, None, frozenset(text), frozenset()) for id, text in recorded]
@@ -114,7 +115,7 @@ def test_only_the_names_that_differ_are_parsed(
         maildir_index, "parse_name", lambda n, sep: parsed.append(n) or parse(n, sep)
     )
 
-    changes = folder.changes_from(lambda: recorded)
+    changes = folder.changes_from(RecordedPairs(recorded))
 
     assert changes is not None
     assert sorted((m.id, "".join(sorted(m.flags))) for m in changes.changed) == [
@@ -141,7 +142,7 @@ def test_two_files_with_one_id_leave_it_to_a_full_scan(
     folder = _open(tmp_path, [])
     for subdir, name in files:
         _write(folder, subdir, name)
-    assert folder.changes_from(lambda: [("1.host", letters)]) is None
+    assert folder.changes_from(RecordedPairs([("1.host", letters)])) is None
     assert {m.id for m in folder.list_messages()} == {"1.host"}
 
 
@@ -152,7 +153,7 @@ def test_a_compare_keeps_no_map_of_the_folder(tmp_path: Path) -> None:
     _write(folder, "cur", "5.host:2,FS")
     os.unlink(os.path.join(folder.path, "cur", "5.host:2,S"))
 
-    changes = folder.changes_from(lambda: [(f"{n}.host", "S") for n in range(20)])
+    changes = folder.changes_from(RecordedPairs((f"{n}.host", "S") for n in range(20)))
 
     assert changes is not None and [m.id for m in changes.changed] == ["5.host"]
     index = folder._index
@@ -219,7 +220,7 @@ def test_the_read_a_sync_plans_from_is_the_one_tracked(tmp_path: Path) -> None:
         os.path.join(folder.path, "cur", "1.host:2,FS"),
     )
 
-    changes = folder.changes_from(lambda: [(f"{n}.host", "S") for n in range(5)])
+    changes = folder.changes_from(RecordedPairs((f"{n}.host", "S") for n in range(5)))
 
     assert changes is not None and [m.id for m in changes.changed] == ["1.host"]
     assert folder.names_fingerprint is not None and folder.unchanged_by_others()

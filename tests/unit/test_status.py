@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine import status as st
+from engine import status_recorded
 from engine.errors import AccountError
 from engine.status import Pair, StatusDB, migrate, snapshot
 
@@ -176,6 +177,31 @@ def test_reading_a_large_folder_leaves_little_in_the_page_cache(tmp_path: Path) 
     db.close()
     again = StatusDB(path, durable=False)
     before = used()
-    assert sum(1 for _ in again.flag_texts(fid, st.LOCAL)) == 30_000
+    assert sum(len(chunk) for chunk in again.recorded_names(fid, st.LOCAL).names(":2,")) == 30_000
     grown = used() - before
     assert grown < 512 * 1024, f"{grown} bytes stay in SQLite's cache"
+
+
+def test_recorded_names_come_in_chunks_of_whole_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each id joined to its flags as a Maildir names the file, every one exactly once
+    however the chunks fall; the other side's ids and other folders stay out."""
+    monkeypatch.setattr(status_recorded, "CHUNK", 3)
+    db = StatusDB(str(tmp_path / "a.sqlite"), durable=False)
+    fid = db.ensure_folder("INBOX", "INBOX").id
+    other = db.ensure_folder("Other", "Other").id
+    with db.transaction() as tx:
+        for n in range(10):
+            local = f"{n}.host" if n != 4 else None  # a remote-only row
+            st.put_pair(tx, fid, Pair(local, str(n), frozenset("SF"[: n % 3]), frozenset()))
+        st.put_pair(tx, other, Pair("x.host", "1", frozenset(), frozenset()))
+    recorded = db.recorded_names(fid, st.LOCAL)
+
+    chunks = list(recorded.names("!2,"))
+
+    assert [len(c) for c in chunks] == [3, 3, 3]
+    expected = {f"{n}.host!2,{''.join(sorted('SF'[: n % 3]))}" for n in range(10) if n != 4}
+    assert sorted(name for c in chunks for name in c) == sorted(expected)
+    assert recorded.any_of(["nope", "7.host"]) and not recorded.any_of(["x.host", "4.host"])
+    assert [len(c) for c in db.recorded_names(fid, st.REMOTE).names(":")] == [3, 3, 3, 1]
