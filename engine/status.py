@@ -373,15 +373,25 @@ def drop_pairs(db: sqlite3.Connection, folder_id: int, pairs: Iterable[Pair]) ->
 
 def set_pair_flags(db: sqlite3.Connection, folder_id: int, pairs: Iterable[Pair]) -> None:
     """New flags for pairs, in place where the pair is recorded with both its ids (a
-    reflag); otherwise (a link being recorded) the pair is put whole."""
-    for p in pairs:
-        cur = db.execute(
-            "UPDATE messages SET local_flags = ?, remote_flags = ?"
-            " WHERE folder_id = ? AND local_id = ? AND remote_id = ?",
-            (flags_text(p.local_flags), flags_text(p.remote_flags), folder_id, p.local, p.remote),
-        )
-        if cur.rowcount != 1:
+    reflag: all in one prepared statement); otherwise (a link being recorded) the
+    pair is put whole.  Each pair can match one row at most (the unique indexes),
+    so a count short of the pairs means some were not there."""
+    pairs = list(pairs)
+    rows = [
+        (flags_text(p.local_flags), flags_text(p.remote_flags), folder_id, p.local, p.remote)
+        for p in pairs
+    ]
+    if db.executemany(_SET_FLAGS, rows).rowcount == len(pairs):
+        return
+    for p, row in zip(pairs, rows, strict=True):
+        if db.execute(_SET_FLAGS, row).rowcount != 1:
             put_pair(db, folder_id, p)
+
+
+_SET_FLAGS = (
+    "UPDATE messages SET local_flags = ?, remote_flags = ?"
+    " WHERE folder_id = ? AND local_id = ? AND remote_id = ?"
+)
 
 
 def _drop_ids(
