@@ -5,17 +5,27 @@ delivered, renamed or deleted since it was read; a fingerprint (the count and
 a hash of all names) says whether a folder's names are still those of one
 earlier directory read.  Both cost a few system calls rather than a parse of
 every file name, which is what lets a sync skip or settle a large folder cheaply.
+
+A fingerprint is the same in every process (``zlib.crc32`` of each name's
+bytes, not the per-process ``hash``), so the status can keep one beside the
+stamp it describes and a later run can trust it without reading the directory.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
+import sys
+from zlib import crc32
 
 STAMP_SETTLE_FINE = 0.05  # ... on a file system with sub-second timestamps
 STAMP_SETTLE = 2.0  # seconds a directory must be unchanged before its mtime is trusted
 _MASK = (1 << 64) - 1
 
-Fingerprint = tuple[int, int]  # how many names, and the sum of their hashes
+# How many names and the sum of their hashes, as text ("crc32:<count>:<sum>"): opaque
+# outside this module, compared for equality and kept in the status like a stamp.
+Fingerprint = str
+_SCHEME = "crc32"
 
 
 def _settle_time(mtimes: list[int]) -> float:
@@ -74,6 +84,34 @@ def fs_now(path: str) -> int | None:
 # from new/ to cur/ under the same name changes the fingerprint.
 _WEIGHTS = {"cur": 1, "new": 0x9E3779B97F4A7C15}
 
+# On a UTF-8 file system a name's bytes are its UTF-8 encoding (``str.encode``,
+# the fast path) unless os.listdir had to escape bytes that are not UTF-8 as
+# surrogates; ``os.fsencode`` gives back the bytes on disk in every case.
+_FS_UTF8 = codecs.lookup(sys.getfilesystemencoding()).name == "utf-8"
+
+
+def _name_hash(name: str) -> int:
+    return crc32(os.fsencode(name))
+
+
+def _hash_sum(names: list[str]) -> int:
+    """The sum of the names' hashes, in C: ``_name_hash`` of each, summed.
+
+    crc32 of a 90-byte name costs about 0.1 us (9,000 names: 1.4 ms with the
+    encoding, against 0.7 ms for the per-process ``hash``; adding adler32 for
+    more bits made it 2.0 ms).  32 bits per name are enough for what a
+    fingerprint tells: whether someone else changed a folder's names during a
+    sync.  CRC-32 never confuses two names of one length that differ within 4
+    bytes (a flag letter for another); other changes go unseen with a chance
+    of about one in 4 billion.
+    """
+    if _FS_UTF8:
+        try:
+            return sum(map(crc32, map(str.encode, names)))
+        except UnicodeEncodeError:  # a name that is not UTF-8 on disk: rare
+            pass
+    return sum(map(crc32, map(os.fsencode, names)))
+
 
 class NameSum:
     """A fingerprint built from directory reads that happen anyway, and moved along
@@ -81,25 +119,35 @@ class NameSum:
 
     __slots__ = ("count", "total")
 
-    def __init__(self) -> None:
-        self.count = 0
-        self.total = 0
+    def __init__(self, count: int = 0, total: int = 0) -> None:
+        self.count = count
+        self.total = total
+
+    @classmethod
+    def parse(cls, text: str) -> NameSum | None:
+        """The sum a ``value()`` gave (from the status); None for text it cannot have
+        given, such as one an older blinken wrote with another hash."""
+        scheme, _, rest = text.partition(":")
+        count, _, total = rest.partition(":")
+        if scheme != _SCHEME or not (count.isdecimal() and total.isdecimal()):
+            return None
+        return cls(int(count), int(total))
 
     def add(self, subdir: str, name: str) -> None:
         self.count += 1
-        self.total += _WEIGHTS[subdir] * hash(name)
+        self.total += _WEIGHTS[subdir] * _name_hash(name)
 
     def remove(self, subdir: str, name: str) -> None:
         self.count -= 1
-        self.total -= _WEIGHTS[subdir] * hash(name)
+        self.total -= _WEIGHTS[subdir] * _name_hash(name)
 
     def add_all(self, subdir: str, names: list[str]) -> None:
-        """A whole directory's names at once (the sum runs in C: 50,000 names in ~2 ms)."""
+        """A whole directory's names at once (see ``_hash_sum``)."""
         self.count += len(names)
-        self.total += _WEIGHTS[subdir] * sum(map(hash, names))
+        self.total += _WEIGHTS[subdir] * _hash_sum(names)
 
     def value(self) -> Fingerprint:
-        return self.count, self.total & _MASK
+        return f"{_SCHEME}:{self.count}:{self.total & _MASK}"
 
 
 def names_fingerprint(path: str) -> Fingerprint:
