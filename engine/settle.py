@@ -156,9 +156,11 @@ def settle_later(
     return len(kept)
 
 
-def _settle(repo: Repository, status: StatusDB, folders: list[Unsettled]) -> list[tuple[int, str]]:
+def _settle(
+    repo: Repository, status: StatusDB, folders: list[Unsettled]
+) -> list[tuple[int, str, str | None]]:
     deadline = max(f.since for f in folders) + FRESH_RETRY
-    kept: list[tuple[int, str]] = []
+    kept: list[tuple[int, str, str | None]] = []
     waiting = folders
     while True:
         last = time.monotonic() >= deadline
@@ -169,7 +171,9 @@ def _settle(repo: Repository, status: StatusDB, folders: list[Unsettled]) -> lis
     return kept
 
 
-def _settled(repo: Repository, status: StatusDB, f: Unsettled, kept: list[tuple[int, str]]) -> bool:
+def _settled(
+    repo: Repository, status: StatusDB, f: Unsettled, kept: list[tuple[int, str, str | None]]
+) -> bool:
     """Whether ``f`` is decided: its stamp kept, or given up (changed by someone else,
     or gone: the next sync simply looks again); False while it is too fresh."""
     try:
@@ -179,7 +183,7 @@ def _settled(repo: Repository, status: StatusDB, f: Unsettled, kept: list[tuple[
     except SyncError:
         return True
     if stamp is not None:
-        kept.append((f.folder_id, stamp))
+        kept.append((f.folder_id, stamp, None))
     return True
 
 

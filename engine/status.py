@@ -75,6 +75,8 @@ class FolderRecord(Frozen):
     remote_stamp: str | None = None
     local_uidnext: int | None = None
     local_highestmodseq: int | None = None
+    # The fingerprint of a Maildir's names under ``local_stamp`` (see SideState.names).
+    local_names: str | None = None
 
     def highestmodseq(self, side: str) -> int | None:
         """The HIGHESTMODSEQ recorded for ``side`` (``LOCAL`` or ``REMOTE``)."""
@@ -86,15 +88,24 @@ class FolderRecord(Frozen):
     def validity(self, side: str) -> int | None:
         return self.local_validity if side == LOCAL else self.remote_validity
 
+    def names(self, side: str) -> str | None:
+        """The names' fingerprint recorded with ``side``'s stamp (a local Maildir's only)."""
+        return self.local_names if side == LOCAL else None
+
 
 @record(slots=True)
 class SideState(Frozen):
-    """What one side of a folder looked like when a sync began (see ``finish_folder``)."""
+    """What one side of a folder looked like when a sync began (see ``finish_folder``).
+
+    ``names``: a Maildir's names fingerprint under ``stamp``, when the sync knows
+    it describes the very names that stamp does (kept for the local side only).
+    """
 
     uidnext: int | None = None
     highestmodseq: int | None = None
     messages: int | None = None
     stamp: str | None = None
+    names: str | None = None
 
 
 class Finished(NamedTuple):
@@ -195,26 +206,32 @@ class StatusDB:
         self.finish_folders([Finished(folder_id, local, remote)])
 
     def finish_folders(
-        self, finished: Iterable[Finished], local_stamps: Iterable[tuple[int, str]] = ()
+        self,
+        finished: Iterable[Finished],
+        local_stamps: Iterable[tuple[int, str, str | None]] = (),
     ) -> None:
-        """Several folders' ``finish_folder`` and then local stamps (folder id, stamp)
-        that settled later, in one commit.
+        """Several folders' ``finish_folder`` and then local stamps (folder id, stamp,
+        names fingerprint) that settled later, in one commit.
 
         Numbers and stamps only let the next sync skip or shorten work, so they
         may wait for the end of a run: lost in a crash, they leave the numbers
-        of an earlier sync, which the folders' new stamps no longer match.
+        of an earlier sync, which the folders' new stamps no longer match.  A
+        local stamp is always written with its names fingerprint (NULL when
+        none is known), never without: an old fingerprint must not outlive the
+        stamp it was recorded with.
         """
         now = time.time()
         with self.transaction() as db:
             db.executemany(
                 "UPDATE folders SET local_uidnext = ?, local_highestmodseq = ?, local_stamp = ?,"
-                " remote_uidnext = ?, remote_highestmodseq = ?, remote_messages = ?,"
-                " remote_stamp = ?, last_sync = ? WHERE id = ?",
+                " local_names = ?, remote_uidnext = ?, remote_highestmodseq = ?,"
+                " remote_messages = ?, remote_stamp = ?, last_sync = ? WHERE id = ?",
                 [
                     (
                         f.local.uidnext,
                         f.local.highestmodseq,
                         f.local.stamp,
+                        f.local.names if f.local.stamp is not None else None,
                         f.remote.uidnext,
                         f.remote.highestmodseq,
                         f.remote.messages,
@@ -226,8 +243,8 @@ class StatusDB:
                 ],
             )
             db.executemany(
-                "UPDATE folders SET local_stamp = ? WHERE id = ?",
-                [(stamp, folder_id) for folder_id, stamp in local_stamps],
+                "UPDATE folders SET local_stamp = ?, local_names = ? WHERE id = ?",
+                [(stamp, names, folder_id) for folder_id, stamp, names in local_stamps],
             )
 
     def forget_folder(self, folder_id: int) -> None:
@@ -331,7 +348,7 @@ def _shared_flags() -> Callable[[str], Flags]:
 _FOLDER_COLS = (
     "id, local_name, remote_name, local_validity, remote_validity,"
     " remote_uidnext, remote_highestmodseq, remote_messages, last_sync,"
-    " local_stamp, remote_stamp, local_uidnext, local_highestmodseq"
+    " local_stamp, remote_stamp, local_uidnext, local_highestmodseq, local_names"
 )
 
 

@@ -11,7 +11,7 @@ import threading
 
 from engine.errors import AccountError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _V1 = """
 CREATE TABLE folders (
@@ -68,7 +68,14 @@ CREATE INDEX messages_local_flags ON messages(folder_id, local_id, local_flags)
     WHERE local_id IS NOT NULL;
 """
 
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
+# Version 5: the fingerprint of a Maildir's names under its recorded local stamp,
+# so that a sync can start from it instead of reading the directory; NULL where
+# the sync that wrote the stamp could not vouch for one.
+_V5 = """
+ALTER TABLE folders ADD COLUMN local_names TEXT;
+"""
+
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5}
 
 
 _writer_locks: dict[str, threading.RLock] = {}

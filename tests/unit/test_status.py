@@ -70,6 +70,48 @@ def test_old_schema_is_migrated_keeping_its_data(tmp_path: Path) -> None:
     assert db.pairs(folder.id) == [Pair("l1", "9", frozenset("S"), frozenset("S"))]
 
 
+def test_a_version_4_status_gets_an_empty_names_column(tmp_path: Path) -> None:
+    """A status from before names fingerprints: its stamps stay, with no fingerprint."""
+    path = str(tmp_path / "v4.sqlite")
+    raw = sqlite3.connect(path)
+    migrate(raw, {n: st.MIGRATIONS[n] for n in (1, 2, 3, 4)})
+    raw.execute(
+        "INSERT INTO folders (local_name, remote_name, local_stamp)"
+        " VALUES ('A', 'A', 'maildir:1:2')"
+    )
+    raw.commit()
+    raw.close()
+    db = StatusDB(path)
+    [folder] = db.folders()
+    assert (folder.local_stamp, folder.local_names) == ("maildir:1:2", None)
+    assert db._db.execute("PRAGMA user_version").fetchone()[0] == 5 == st.SCHEMA_VERSION
+
+
+def test_a_names_fingerprint_lives_and_dies_with_its_local_stamp(tmp_path: Path) -> None:
+    """Every write of a local stamp writes its fingerprint too, NULL when the sync
+    knows none: an old fingerprint never stays beside a new stamp."""
+    db = StatusDB(str(tmp_path / "a.sqlite"))
+    fid = db.ensure_folder("A", "A").id
+
+    def recorded() -> tuple[str | None, str | None]:
+        (folder,) = db.folders()
+        assert folder.names(st.REMOTE) is None
+        return folder.local_stamp, folder.names(st.LOCAL)
+
+    remote = st.SideState(stamp="r1")
+    db.finish_folder(fid, st.SideState(stamp="s1", names="crc32:1:2"), remote)
+    assert recorded() == ("s1", "crc32:1:2")
+    db.finish_folder(fid, st.SideState(stamp="s2"), remote)
+    assert recorded() == ("s2", None)
+    db.finish_folders([], [(fid, "s3", "crc32:3:4")])
+    assert recorded() == ("s3", "crc32:3:4")
+    db.finish_folders([], [(fid, "s4", None)])
+    assert recorded() == ("s4", None)
+    db.finish_folders([st.Finished(fid, st.SideState(stamp="s5", names="crc32:5:6"), remote)])
+    db.finish_folder(fid, st.SideState(names="crc32:7:8"), remote)  # no stamp: no names
+    assert recorded() == (None, None)
+
+
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     path = str(tmp_path / "new.sqlite")
     raw = sqlite3.connect(path)
