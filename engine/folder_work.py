@@ -111,12 +111,16 @@ def _finish(
 
     The remote side goes first: while its state is asked for, the clock of a
     local folder just written moves on, so that its stamp can often be kept
-    here, in this worker, instead of after all folders.
+    here, in this worker, instead of after all folders.  A Maildir the sync did
+    not write keeps its stamp from before the sync with the names' fingerprint
+    it tracked: read (or recorded) after that stamp, it may go with it.
     """
     states: dict[Side, SideState] = {}
     for side in (Side.REMOTE, Side.LOCAL):
-        state = kept_state(before[side], stamps[side], clean)
-        if clean and (stamps[side] is None or _wrote(counts, side)):
+        to_settle = stamps[side] is None or _wrote(counts, side)
+        names = None if to_settle else getattr(folders[side], "names_fingerprint", None)
+        state = kept_state(before[side], stamps[side], clean, names)
+        if clean and to_settle:
             repo = w.local if side is Side.LOCAL else w.remote
             try:
                 state = (
@@ -151,10 +155,20 @@ def _as_recorded(
 
     A server: the stamp of the SELECT just made (UIDNEXT, MESSAGES and
     HIGHESTMODSEQ) must be the recorded one; that saves the CHANGEDSINCE round trip.
-    A Maildir: its names are read once now, for their fingerprint, which
-    engine.settle compares with later (files are found by the names the status
-    implies), and the stamp is read again after that read, so that a change made
-    since the sync began cannot hide in it.
+    A Maildir: engine.settle will compare its names with a fingerprint (files are
+    found by the names the status implies).  That fingerprint is the one the
+    status recorded with the stamp, when there is one; else the names are read
+    for it now.  Either way the stamp is read again afterwards (two stats), so
+    that a change made since the sync began cannot hide in it.
+
+    The recorded fingerprint is as good as a read.  It was recorded with the
+    stamp only when it came from a read of the names made after the stamp was
+    read, or had been recorded with the same stamp before (see engine.settle).
+    A stamp is given out only once the file system's clock has moved past its
+    mtimes, so any later delivery, rename or deletion, ours or anyone's, moves
+    it for good.  The stamp being the recorded one now therefore means that no
+    name changed since it was read: the names now are those that read saw,
+    and a read now would give the very fingerprint recorded.
     """
     recorded = record.stamp(side.value)
     read_names = getattr(folder, "read_names", None)
@@ -164,7 +178,9 @@ def _as_recorded(
         return opened.stamp == recorded
     if stamp != recorded:
         return False
-    read_names()
+    names, start_from = record.names(side.value), getattr(folder, "start_from_names", None)
+    if names is None or start_from is None or not start_from(names):
+        read_names()
     repo = w.local if side is Side.LOCAL else w.remote
     again = repo.folder_states([folder.name]).get(folder.name)
     return again is not None and again.stamp == recorded

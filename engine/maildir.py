@@ -106,6 +106,11 @@ class MaildirFolder:
         """Read the names for their fingerprint only (see engine.maildir_index)."""
         self._index.read_names()
 
+    def start_from_names(self, recorded: Fingerprint) -> bool:
+        """Start from the fingerprint the status recorded instead of ``read_names``
+        (see ``Index.start_from_names``); False if it is not one this version makes."""
+        return self._index.start_from_names(recorded)
+
     def expect_names(self, recorded: Iterable[tuple[MsgId, str]]) -> None:
         """The flag letters the status records for ids about to be touched: their
         files are found under the names those imply, without a directory read."""

@@ -3,16 +3,18 @@
 A full scan reads ``cur/`` and ``new/`` and parses every name, once per name
 for the life of the handle.  A resync does not scan: it compares the names
 with the status (:mod:`engine.maildir_compare`) and parses only those that
-differ, or, when the folder's stamp has not moved, reads the names only for
-their fingerprint.  A file wanted later is found by the name the status
-implies (``expect``), else by one directory read that maps ids to names.
+differ, or, when the folder's stamp has not moved, takes their fingerprint
+from the status (or, without one there, reads the names for it).  A file
+wanted later is found by the name the status implies (``expect``), else by one
+directory read that maps ids to names.
 
 Alongside, the index tracks a fingerprint of the names as its first directory
-read saw them, moved along by the handle's own renames, deliveries and
-deletions.  Every later read is checked against it; if one differs, someone
-else changed the folder during the sync and there is no fingerprint to offer.
-If a read at the end agrees, nobody else touched the folder meanwhile: what
-engine.settle needs to know.
+read saw them (or as the status recorded them under the unchanged stamp),
+moved along by the handle's own renames, deliveries and deletions.  Every
+later read is checked against it; if one differs, someone else changed the
+folder during the sync and there is no fingerprint to offer.  If a read at the
+end agrees, nobody else touched the folder meanwhile: what engine.settle needs
+to know.
 """
 
 from __future__ import annotations
@@ -104,8 +106,9 @@ class Index:
         return None
 
     def fingerprint(self) -> Fingerprint | None:
-        """The names as the first directory read saw them, plus our own changes since;
-        None before any read, or once a read found changes that were not ours."""
+        """The names as the first directory read saw them (or the status recorded
+        them), plus our own changes since; None before any read, or once a read
+        found changes that were not ours."""
         if self._names is None or self._disturbed:
             return None
         return self._names.value()
@@ -163,6 +166,17 @@ class Index:
     def read_names(self) -> None:
         """One directory read for the fingerprint alone (a folder as the status has it)."""
         self._read(base=True)
+
+    def start_from_names(self, recorded: Fingerprint) -> bool:
+        """Take the fingerprint the status recorded with the folder's stamp as the base,
+        in place of ``read_names``, when that stamp has not moved (see
+        engine.folder_work._as_recorded); False if the text is no fingerprint this
+        version makes (nothing is tracked then)."""
+        names = NameSum.parse(recorded)
+        if names is None:
+            return False
+        self._track(names, base=True)
+        return True
 
     def _read(self, base: bool) -> dict[str, list[str]]:
         """The names of ``new/`` and ``cur/``, tracked (see ``_track``)."""

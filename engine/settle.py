@@ -14,6 +14,18 @@ clock tick could hide in it).  Its listing is still compared with the status at
 once, and the fingerprint of the names that listing read is kept; a moment
 later, for all such folders together, the stamp is read again and kept if the
 folder's names still have that fingerprint.  No folder is listed twice.
+
+A Maildir's stamp is recorded with the fingerprint of its names, so that the
+next sync, finding the stamp unchanged, can start from that fingerprint instead
+of reading the directory (engine.folder_work._as_recorded).  A fingerprint goes
+with a stamp only if it is that of a directory read made *after* the stamp was
+read (moved along by our own writes since, or recorded with the same stamp
+before).  That is enough: a stamp is trusted only once the file system's clock
+has moved past it, so any change after it was read, ours or anyone's, moves it
+for good; while it is still the folder's stamp, the names are those the read
+saw, and once it has moved, what was recorded with it is never used.  Where no
+such fingerprint is known (a folder whose reads disagreed, a store without
+fingerprints), the stamp is recorded without one.
 """
 
 from __future__ import annotations
@@ -32,13 +44,17 @@ FRESH_RETRY = 0.06  # seconds: a fine-grained Maildir stamp settles after 50 ms
 _POLL = 0.002  # seconds between tries: file system clocks tick every 1 to 10 ms
 
 
-def kept_state(before: FolderState, stamp: str | None, clean: bool) -> SideState:
-    """The pre-sync numbers: the MODSEQ and stamp only after a clean sync."""
+def kept_state(
+    before: FolderState, stamp: str | None, clean: bool, names: str | None = None
+) -> SideState:
+    """The pre-sync numbers: the MODSEQ and stamp only after a clean sync; ``names``,
+    a Maildir's fingerprint, only where it may go with that stamp (see above)."""
     return SideState(
         uidnext=before.uidnext,
         highestmodseq=before.highestmodseq if clean else None,
         messages=before.messages,
         stamp=stamp if clean else None,
+        names=names if clean and stamp is not None else None,
     )
 
 
@@ -90,7 +106,8 @@ def settled_state(
         return None
     if after.stamp is None:
         raise NotSettled(folder.name)
-    return SideState(after.uidnext, after.highestmodseq, after.messages, after.stamp)
+    names = getattr(folder, "names_fingerprint", None)  # as checked by a read after the stamp
+    return SideState(after.uidnext, after.highestmodseq, after.messages, after.stamp, names)
 
 
 def _as_recorded(
@@ -177,30 +194,34 @@ def _settled(
     """Whether ``f`` is decided: its stamp kept, or given up (changed by someone else,
     or gone: the next sync simply looks again); False while it is too fresh."""
     try:
-        stamp = _stamp_if_unchanged(repo, f) if f.names is not None else _listed(repo, status, f)
+        found = _stamp_if_unchanged(repo, f) if f.names is not None else _listed(repo, status, f)
     except NotSettled:
         return False
     except SyncError:
         return True
-    if stamp is not None:
-        kept.append((f.folder_id, stamp, None))
+    if found is not None:
+        kept.append((f.folder_id, *found))
     return True
 
 
-def _stamp_if_unchanged(repo: Repository, folder: Unsettled) -> str | None:
-    """The stamp, if the names still have the fingerprint of the sync's own reads
-    (NotSettled while the stamp is too fresh to read)."""
+def _stamp_if_unchanged(repo: Repository, folder: Unsettled) -> tuple[str, str | None] | None:
+    """The stamp and the names' fingerprint, if the names still have the fingerprint of
+    the sync's own reads (NotSettled while the stamp is too fresh to read)."""
     state = repo.folder_states([folder.name]).get(folder.name)
     fingerprint = getattr(repo, "names_fingerprint", None)
     if state is None or fingerprint is None:
         return None
     if state.stamp is None:
         raise NotSettled(folder.name)
-    return state.stamp if fingerprint(folder.name) == folder.names else None
+    names = fingerprint(folder.name)
+    return (state.stamp, names) if names == folder.names else None
 
 
-def _listed(repo: Repository, status: StatusDB, unsettled: Unsettled) -> str | None:
-    """A store without name fingerprints: open and list the folder again."""
+def _listed(
+    repo: Repository, status: StatusDB, unsettled: Unsettled
+) -> tuple[str, str | None] | None:
+    """A folder whose names were not tracked (or a store without name fingerprints):
+    open and list it again."""
     folder = repo.open_folder(unsettled.name)
     try:
         state = settled_state(
@@ -208,4 +229,6 @@ def _listed(repo: Repository, status: StatusDB, unsettled: Unsettled) -> str | N
         )
     finally:
         folder.close()
-    return state.stamp if state is not None else None
+    if state is None or state.stamp is None:
+        return None
+    return state.stamp, state.names

@@ -224,3 +224,57 @@ def test_the_read_a_sync_plans_from_is_the_one_tracked(tmp_path: Path) -> None:
 
     assert changes is not None and [m.id for m in changes.changed] == ["1.host"]
     assert folder.names_fingerprint is not None and folder.unchanged_by_others()
+
+
+def _as_recorded_then(tmp_path: Path, count: int) -> tuple[MaildirFolder, MaildirFolder]:
+    """A folder written and read once (its fingerprint, as a status records it), and a
+    second handle on it that starts from that fingerprint instead of reading it."""
+    first = _recorded_folder(tmp_path, count)
+    recorded = first.names_fingerprint
+    assert recorded is not None
+    again = MaildirRepository("local", str(tmp_path), sep="/").open_folder("INBOX")
+    assert again.start_from_names(recorded)
+    return first, again
+
+
+def test_a_folder_started_from_its_recorded_names_tracks_them_like_a_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No directory read to start with; our own changes move the recorded fingerprint
+    along, and the read at the end agrees with it."""
+    listed: list[str] = []
+    listdir = os.listdir
+    first, folder = _as_recorded_then(tmp_path, 20)
+    monkeypatch.setattr(os, "listdir", lambda path: listed.append(path) or listdir(path))
+    assert folder.names_fingerprint == first.names_fingerprint and listed == []
+    folder.expect_names([("3.host", "S"), ("4.host", "S")])
+
+    folder.set_flags("3.host", frozenset("F"), frozenset())
+    folder.delete(["4.host"])
+
+    assert listed == []  # the expected names were found where the status said
+    assert folder.unchanged_by_others()
+    assert len(listed) == 2  # new/ and cur/, once, by the check
+
+
+def test_a_change_by_others_is_seen_against_the_recorded_names(tmp_path: Path) -> None:
+    """A mail reader's rename after the folder started from its recorded names: the
+    directory read that finds the moved file, and the check at the end, both see it."""
+    _, folder = _as_recorded_then(tmp_path, 10)
+    folder.expect_names([("3.host", "S")])
+    os.rename(
+        os.path.join(folder.path, "cur", "5.host:2,S"),
+        os.path.join(folder.path, "cur", "5.host:2,RS"),
+    )
+    folder.set_flags("3.host", frozenset("F"), frozenset())  # found by its name: no read
+    assert folder.names_fingerprint is not None and not folder.unchanged_by_others()
+
+    folder.set_flags("7.host", frozenset("F"), frozenset())  # not expected: a directory read
+
+    assert folder.names_fingerprint is None and not folder.unchanged_by_others()
+
+
+def test_a_fingerprint_this_version_does_not_make_is_not_started_from(tmp_path: Path) -> None:
+    folder = _open(tmp_path, [])
+    assert not folder.start_from_names("12:34")  # e.g. from a hash that is gone
+    assert folder.names_fingerprint is None
