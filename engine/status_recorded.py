@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterator
 
 from engine.repository import MsgId
 
-CHUNK = 4096  # names per query: a few hundred KB
+CHUNK = 1024  # names per query: about 100 KB of text, and as many strings
 _SEPARATOR = "/"  # the one character no file name holds
 
 
