@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -193,3 +195,38 @@ def test_start_up_runs_no_garbage_collection(tmp_path: Path, dovecot: DovecotUse
     runs = [x for x in stderr.splitlines() if x.startswith("gc:")][-1].split()[1:]
     start_up = runs[runs.index("disable") : runs.index("enable")]
     assert start_up == ["disable"] and runs[-1] == "True", runs
+
+
+IMPORTED_BY_THE_LIST = """\
+import runpy, sys, time
+from engine import imap_state
+real = imap_state.list_status
+def slow(*a):
+    time.sleep(0.5)  # the server rescanning changed folders
+    print("while listing:", "engine.folder_work" in sys.modules, file=sys.stderr)
+    return real(*a)
+imap_state.list_status = slow
+sys.argv = ["blinken", *sys.argv[1:]]
+runpy.run_module("blinken", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_a_local_change_imports_the_sync_code_while_the_server_lists(
+    tmp_path: Path, dovecot: DovecotUser
+) -> None:
+    """Local stamps that moved mean a changed folder to sync: its code is imported
+    while the main thread waits for the LIST, not after it.  Nothing moved, nothing
+    is imported (see test_cli's no-op imports)."""
+    dovecot.client().append("INBOX", message("INBOX", 1))
+    config = write_config(tmp_path, dovecot)
+    run_script(IMPORTED_BY_THE_LIST, config)  # the first sync
+    inbox = tmp_path / "Mail" / "INBOX"
+    (name,) = os.listdir(inbox / "new")  # delivered unread
+    os.rename(inbox / "new" / name, inbox / "cur" / f"{name}:2,F")  # a reader flags it
+    time.sleep(0.1)  # the rename's stamp settles
+    stderr = run_script(IMPORTED_BY_THE_LIST, config)
+    assert "while listing: True" in stderr, stderr
+    client = dovecot.client()
+    client.select_folder("INBOX")
+    flags = client.get_flags(client.search("ALL"))
+    assert [b"\\Flagged" in f for f in flags.values()] == [True]
