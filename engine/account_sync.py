@@ -221,10 +221,13 @@ class AccountSync:
                 out[side] = {}
         return out
 
-    def _stores(self) -> tuple[Repository, Repository]:
+    def _stores(self, first: bool = True) -> tuple[Repository, Repository]:
+        """The first worker's stores take the connections opened while blinken loaded
+        (with the LIST asked ahead, which that worker reads); an extra worker, even
+        one logging in before the first has listed, opens its own."""
         s = self.settings
-        local = open_store(s.local, self.report.warn, self.trace)
-        return local, open_store(s.remote, self.report.warn, self.trace)
+        local = open_store(s.local, self.report.warn, self.trace, early=first)
+        return local, open_store(s.remote, self.report.warn, self.trace, early=first)
 
     # -- folders ---------------------------------------------------------------
 
@@ -341,7 +344,7 @@ class AccountSync:
         report = self._reporter(self.report.emit)
         report.state(ThreadState.CONNECTING)  # the LED exists before its first log line
         try:
-            local, remote = self._stores()
+            local, remote = self._stores(first=False)
             status = StatusDB(self.settings.status_path, durable=self.options.fsync)
             for repo in (local, remote) if early else ():
                 login = getattr(repo, "client", None)  # an IMAP store: connect now

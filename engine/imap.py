@@ -34,10 +34,15 @@ from engine.settings import ImapSettings
 class ImapRepository:
     """An IMAP account as a tree of folders; ``sep`` comes from the server."""
 
-    def __init__(self, settings: ImapSettings, trace: Trace | None = None) -> None:
+    def __init__(
+        self, settings: ImapSettings, trace: Trace | None = None, early: bool = True
+    ) -> None:
         self.name = settings.name
         self.settings = settings
         self._trace = trace
+        # Whether the connection opened while blinken loaded (and the LIST it asked
+        # ahead) may be this store's: only an account's first store takes it.
+        self._early = early
         self._client: Client | None = None
         self._sep: str | None = None
         self._selected: ImapFolder | None = None
@@ -51,7 +56,7 @@ class ImapRepository:
     def client(self) -> Client:
         """The connection, opened and logged in on first use."""
         if self._client is None:
-            self._client = connect(self.settings, self._trace)
+            self._client = connect(self.settings, self._trace, self._early)
             self._selected = None
         return self._client
 

@@ -137,10 +137,12 @@ class Listed(NamedTuple):
         return time.monotonic() - self.at <= LISTED_FRESH_FOR
 
 
-def connect(settings: ImapSettings, trace: Trace | None = None) -> Client:
-    """A logged-in client, or a typed AccountError saying why not."""
+def connect(settings: ImapSettings, trace: Trace | None = None, take_early: bool = True) -> Client:
+    """A logged-in client, or a typed AccountError saying why not; ``take_early``: the
+    connection opened while blinken loaded may be taken (an account's first store)."""
     tracer = ProtocolTracer(trace) if trace is not None else None
-    opening = imap_early.take(settings.name, _endpoint(settings)) if tracer is None else None
+    taking = take_early and tracer is None
+    opening = imap_early.take(settings.name, _endpoint(settings)) if taking else None
     if opening is None:
         return _logged_in(settings, *_opened(settings, tracer))
     early: Client | Opened = opening.result()

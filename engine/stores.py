@@ -20,8 +20,10 @@ def open_store(
     settings: RepositorySettings,
     warn: Callable[[str], None],
     trace: Trace | None = None,
+    early: bool = True,
 ) -> Repository:
-    """A repository object for ``settings``; IMAP connects on first use."""
+    """A repository object for ``settings``; IMAP connects on first use (``early``:
+    it may take the connection opened while blinken loaded, see engine.imap_early)."""
     if isinstance(settings, MaildirSettings):
         return MaildirRepository(
             settings.name,
@@ -32,7 +34,7 @@ def open_store(
             on_warning=warn,
         )
     assert isinstance(settings, ImapSettings)
-    return ImapRepository(settings, trace)
+    return ImapRepository(settings, trace, early)
 
 
 def writable(settings: RepositorySettings) -> bool:

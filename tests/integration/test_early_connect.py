@@ -13,6 +13,7 @@ import pytest
 from engine import imap_connect, imap_early, imap_state
 from engine.errors import AuthenticationError, ConnectionFailed
 from engine.imap import ImapRepository
+from engine.stores import open_store
 from tests.fixtures.dovecot import DovecotUser
 from tests.integration.test_cli import message, run_script, write_config
 
@@ -71,6 +72,28 @@ def test_the_early_login_lists_ahead_for_the_first_list(
     monkeypatch.setattr(imap_connect, "LISTED_FRESH_FOR", -1.0)
     ImapRepository(settings).list_folders()
     assert asked == [who().name, "opening", who().name]  # asked ahead, but too old
+
+
+def test_only_an_accounts_first_store_takes_the_early_login(
+    dovecot: DovecotUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An extra worker that logs in before the first worker has listed opens its own
+    connection: the early one, with the LIST asked ahead, stays for the first."""
+    settings = dovecot.settings()
+    imap_connect.open_early(settings, log_in=True)
+    waited(settings.name)
+    fresh: list[str] = []
+    real = imap_connect._opened
+    monkeypatch.setattr(imap_connect, "_opened", lambda *a: fresh.append("x") or real(*a))
+    extra = open_store(settings, lambda _text: None, early=False)
+    assert isinstance(extra, ImapRepository)
+    extra.client()
+    assert fresh == ["x"] and settings.name in imap_early._OPENINGS
+    first = open_store(settings, lambda _text: None)
+    assert isinstance(first, ImapRepository) and "INBOX" in first.list_folders()
+    assert fresh == ["x"] and settings.name not in imap_early._OPENINGS
+    extra.close()
+    first.close()
 
 
 def test_without_log_in_only_the_connection_is_early(dovecot: DovecotUser) -> None:
