@@ -13,6 +13,7 @@ import pytest
 from engine import imap_connect, imap_early, imap_state
 from engine.errors import AuthenticationError, ConnectionFailed
 from engine.imap import ImapRepository
+from engine.settings import ImapSettings
 from engine.stores import open_store
 from tests.fixtures.dovecot import DovecotUser
 from tests.integration.test_cli import message, run_script, write_config
@@ -31,15 +32,24 @@ def waited(name: str) -> None:
     imap_early._OPENINGS[name]._done.wait(15)
 
 
-def test_the_first_connect_takes_the_early_login(
+def opened_early(
     dovecot: DovecotUser, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[ImapSettings, list[str]]:
+    """Settings whose early login is done, and a list that grows by one for every
+    connection opened afterwards."""
     settings = dovecot.settings()
     imap_connect.open_early(settings, log_in=True)
     waited(settings.name)
     fresh: list[str] = []
     real = imap_connect._opened
     monkeypatch.setattr(imap_connect, "_opened", lambda *a: fresh.append("x") or real(*a))
+    return settings, fresh
+
+
+def test_the_first_connect_takes_the_early_login(
+    dovecot: DovecotUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, fresh = opened_early(dovecot, monkeypatch)
     assert "INBOX" in ImapRepository(settings).list_folders()
     assert fresh == []
     assert "INBOX" in ImapRepository(settings).list_folders()  # the second opens its own
@@ -79,12 +89,7 @@ def test_only_an_accounts_first_store_takes_the_early_login(
 ) -> None:
     """An extra worker that logs in before the first worker has listed opens its own
     connection: the early one, with the LIST asked ahead, stays for the first."""
-    settings = dovecot.settings()
-    imap_connect.open_early(settings, log_in=True)
-    waited(settings.name)
-    fresh: list[str] = []
-    real = imap_connect._opened
-    monkeypatch.setattr(imap_connect, "_opened", lambda *a: fresh.append("x") or real(*a))
+    settings, fresh = opened_early(dovecot, monkeypatch)
     extra = open_store(settings, lambda _text: None, early=False)
     assert isinstance(extra, ImapRepository)
     extra.client()
