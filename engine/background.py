@@ -1,10 +1,9 @@
 """One piece of a worker's work on a helper thread, while the worker does another.
 
 A folder's sync waits for the server and reads the Maildir; neither needs
-the other, so one of them goes to a helper thread (the remote folder's
-SELECT while the worker compares the Maildir with the status, or the next
-folder's comparison while the worker syncs this one).  The worker takes
-the result, or the exception, with :meth:`Background.result`.
+the other, so the remote folder's SELECT goes to a helper thread while the
+worker compares the Maildir with the status.  The worker takes the result,
+or the exception, with :meth:`Background.result`.
 """
 
 from __future__ import annotations
@@ -31,11 +30,8 @@ class Background(Generic[T]):
         except BaseException as e:  # handed to the worker by result()
             self._error = e
 
-    def wait(self) -> None:
-        self._thread.join()
-
     def result(self) -> T:
-        self.wait()
+        self._thread.join()
         if self._error is not None:
             raise self._error
         assert self._value is not None

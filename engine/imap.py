@@ -21,7 +21,7 @@ from typing import Any
 
 from engine import imap_parse, imap_pipeline, imap_state, imap_utf7
 from engine.errors import FolderError, SyncError
-from engine.imap_connect import Client, Listed, connect, describe
+from engine.imap_connect import Client, ListedAhead, connect, describe
 from engine.imap_folder import ImapFolder
 from engine.imap_spool import release_untaken, spooling
 from engine.imap_trace import Trace
@@ -162,7 +162,7 @@ class ImapRepository:
             self._sep = "/"  # a flat server (NIL delimiter): never split names
         return out
 
-    def _listed_ahead(self) -> Listed | None:
+    def _listed_ahead(self) -> ListedAhead | None:
         """The LIST-STATUS an early connection asked while blinken loaded, once, if fresh."""
         client = self.client()
         ahead, client.listed = client.listed, None
@@ -273,8 +273,7 @@ class ImapRepository:
         round trip and without selecting it again: the state (None if the server gave
         none), the FETCH data and the VANISHED lines.  See ``ImapFolder.select``."""
         qresync = self.enabled_qresync()
-        condstore = self.has_capability("CONDSTORE")
-        items = imap_state.STATUS_ITEMS if condstore else imap_state.STATUS_ITEMS_PLAIN
+        items = imap_state.STATUS_ITEMS  # CHANGEDSINCE: the server has CONDSTORE
         fetch = ("1:*", imap_parse.LISTING_ITEMS, imap_state.changes_modifier(modseq, qresync))
 
         def both(c: Client) -> tuple[FolderState | None, list[Any], list[Any]]:

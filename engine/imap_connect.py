@@ -39,7 +39,7 @@ class Client(imapclient.IMAPClient):  # type: ignore[misc]
 
     enabled: frozenset[str] = frozenset()  # what ENABLE turned on after login
     compressed: Any = None  # the inflating reader once COMPRESS=DEFLATE is on
-    listed: Listed | None = None  # a LIST-STATUS asked while blinken was loading
+    listed: ListedAhead | None = None  # a LIST-STATUS asked while blinken was loading
 
     def __init__(
         self,
@@ -126,7 +126,7 @@ Opened = tuple[Client, tuple[imap_tls.Pin, ...], "ssl.SSLContext | None"]
 LISTED_FRESH_FOR = 5.0  # seconds a listing asked ahead stands for the server's state
 
 
-class Listed(NamedTuple):
+class ListedAhead(NamedTuple):
     """A LIST-STATUS answer (``imap_state.list_status``) and when it came."""
 
     at: float  # time.monotonic()
@@ -186,7 +186,7 @@ def _list_ahead(client: Client) -> None:
         return
     try:
         condstore = client.has_capability("CONDSTORE")
-        client.listed = Listed(time.monotonic(), *imap_state.list_status(client, condstore))
+        client.listed = ListedAhead(time.monotonic(), *imap_state.list_status(client, condstore))
     except (OSError, imaplib.IMAP4.error):
         client.listed = None
 

@@ -27,6 +27,11 @@ STATUS_ITEMS = "(MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)"
 STATUS_ITEMS_PLAIN = "(MESSAGES UIDNEXT UIDVALIDITY)"
 
 
+def status_items(condstore: bool) -> str:
+    """What STATUS asks for: HIGHESTMODSEQ only from a server that has it."""
+    return STATUS_ITEMS if condstore else STATUS_ITEMS_PLAIN
+
+
 def state_from(values: dict[bytes, Any]) -> FolderState:
     """A FolderState from STATUS or SELECT numbers; the stamp only when flags are visible."""
     validity = values.get(b"UIDVALIDITY")
@@ -73,7 +78,7 @@ def list_status(client: Any, condstore: bool) -> tuple[list[Any], dict[str, Fold
     imap = client._imap
     imap.untagged_responses.pop("STATUS", None)
     imap.untagged_responses.pop("LIST", None)
-    items = STATUS_ITEMS if condstore else STATUS_ITEMS_PLAIN
+    items = status_items(condstore)
     typ, data = imap._simple_command("LIST", '""', '"*"', "RETURN", f"(STATUS {items})")
     if typ != "OK":
         raise imaplib.IMAP4.error(f"LIST-STATUS failed: {data}")
@@ -86,7 +91,7 @@ def pipelined_status(
 ) -> dict[str, FolderState]:
     """STATUS of many folders, all sent before the first answer is read."""
     imap.untagged_responses.pop("STATUS", None)
-    items = STATUS_ITEMS if condstore else STATUS_ITEMS_PLAIN
+    items = status_items(condstore)
     tags = [imap._command("STATUS", imap_parse.quoted(wire), items) for wire in wires]
     for tag in tags:
         imap._command_complete("STATUS", tag)  # a NO (folder gone) leaves it out
